@@ -1,0 +1,103 @@
+"""The ASGI application: one factory, thin route tables, one error renderer."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hyperville.api import attributes, batch, discovery, entities
+from hyperville.api.problems import EXCEPTION_HANDLERS
+from hyperville.ngsild.context import ContextResolver
+from hyperville.settings import Settings
+from hyperville.store.base import EntityStore
+from hyperville.twin import Twin
+
+log = logging.getLogger(__name__)
+NGSI_LD = "/ngsi-ld/v1"
+
+
+def open_store(settings: Settings) -> EntityStore:
+    """The configured store backend (SQLite file by default)."""
+    if settings.store_url:
+        raise ValueError("the PostgreSQL store is not available yet; remove store_url")
+    from hyperville.store.sqlite import SQLiteStore
+
+    return SQLiteStore(
+        settings.db_path,
+        synchronous=settings.sqlite_synchronous,
+        batch_max=settings.write_batch_max,
+    )
+
+
+def _routes(path: str, endpoint, methods: list[str]) -> list[Route]:
+    """The same route with and without a trailing slash: no redirects (the ETSI suite uses both)."""
+    return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
+
+
+def ngsi_ld_routes() -> list[Route]:
+    return [
+        *_routes(f"{NGSI_LD}/entities", entities.entities_collection, ["GET", "POST", "DELETE"]),
+        *_routes(
+            f"{NGSI_LD}/entities/{{entity_id}}",
+            entities.entity_resource,
+            ["GET", "PUT", "PATCH", "DELETE"],
+        ),
+        *_routes(
+            f"{NGSI_LD}/entities/{{entity_id}}/attrs",
+            attributes.attrs_collection,
+            ["POST", "PATCH"],
+        ),
+        *_routes(
+            f"{NGSI_LD}/entities/{{entity_id}}/attrs/{{attr}}",
+            attributes.attr_resource,
+            ["PATCH", "PUT", "DELETE"],
+        ),
+        *_routes(f"{NGSI_LD}/entityOperations/create", batch.batch_create, ["POST"]),
+        *_routes(f"{NGSI_LD}/entityOperations/upsert", batch.batch_upsert, ["POST"]),
+        *_routes(f"{NGSI_LD}/entityOperations/update", batch.batch_update, ["POST"]),
+        *_routes(f"{NGSI_LD}/entityOperations/delete", batch.batch_delete, ["POST"]),
+        *_routes(f"{NGSI_LD}/entityOperations/merge", batch.batch_merge, ["POST"]),
+        *_routes(f"{NGSI_LD}/entityOperations/query", batch.query_post, ["POST"]),
+        *_routes(f"{NGSI_LD}/types", discovery.list_types, ["GET"]),
+        *_routes(f"{NGSI_LD}/types/{{type:path}}", discovery.get_type, ["GET"]),
+        *_routes(f"{NGSI_LD}/attributes", discovery.list_attributes, ["GET"]),
+        *_routes(f"{NGSI_LD}/attributes/{{attr:path}}", discovery.get_attribute, ["GET"]),
+    ]
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starlette:
+    """The hyperville web application over the configured (or given) store."""
+    the_store = store if store is not None else open_store(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        the_store.open()
+        try:
+            yield
+        finally:
+            the_store.close()
+
+    app = Starlette(
+        routes=[Route("/health", health, methods=["GET"]), *ngsi_ld_routes()],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False
+    app.state.settings = settings
+    app.state.twin = Twin(the_store)
+    app.state.contexts = ContextResolver(
+        settings.context_cache_dir,
+        fetch_timeout_s=settings.context_fetch_timeout_s,
+        allow_remote=settings.allow_remote_contexts,
+    )
+    return app

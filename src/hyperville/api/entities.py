@@ -1,0 +1,180 @@
+"""NGSI-LD entity routes: create, retrieve, query, replace, merge, delete, purge (CIM 009 6.4–6.5)."""
+
+from __future__ import annotations
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hyperville.api import negotiation as neg
+from hyperville.api.caller import caller, reading_caller
+from hyperville.api.params import RenderOptions, entity_query, render_options, require_uri
+from hyperville.core.errors import BadRequestData
+from hyperville.ngsild import codec
+from hyperville.ngsild.context import Context
+from hyperville.twin_ops import require_same_id
+
+BASE = "/ngsi-ld/v1"
+ENTITY_OFFERS = (neg.JSON, neg.JSON_LD, neg.GEO_JSON)
+
+
+def _twin(request: Request):
+    return request.app.state.twin
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+def _entity_id(request: Request) -> str:
+    return require_uri(request.path_params["entity_id"])
+
+
+def render_entities(
+    request: Request,
+    entities: list[dict],
+    ctx: Context,
+    media: str,
+    *,
+    single: bool,
+    headers: dict[str, str] | None = None,
+    options: RenderOptions | None = None,
+) -> Response:
+    """Compact entities for the requester and wrap them in the negotiated representation."""
+    params = request.query_params
+    if options is None:
+        options = render_options(params, ctx)
+    kwargs = options.codec_kwargs()
+    if media == neg.GEO_JSON:
+        geoproperty = ctx.expand_term(params.get("geometryProperty", "location"))
+        features = [
+            codec.entity_to_feature(e, ctx, geoproperty_iri=geoproperty, **kwargs) for e in entities
+        ]
+        body: object = (
+            features[0] if single else {"type": "FeatureCollection", "features": features}
+        )
+        return neg.json_response(body, media_type=neg.GEO_JSON, ctx=ctx, headers=headers)
+    compacted = [codec.compact_entity(e, ctx, **kwargs) for e in entities]
+    if media == neg.JSON_LD:
+        member = neg.context_member(ctx)
+        for item in compacted:
+            item["@context"] = member
+    return neg.json_response(
+        compacted[0] if single else compacted, media_type=media, ctx=ctx, headers=headers
+    )
+
+
+async def create_entity(request: Request) -> Response:
+    who = caller(request)
+    body, media_type = await neg.read_json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequestData("an entity must be a JSON object")
+    ctx = await neg.body_context(request, body, media_type)
+    entity = codec.expand_entity(body, ctx)
+    await _twin(request).create(who.tenant, entity)
+    return Response(status_code=201, headers={"Location": f"{BASE}/entities/{entity['id']}"})
+
+
+async def retrieve_entity(request: Request) -> Response:
+    media = neg.accepted(request, ENTITY_OFFERS)
+    who = reading_caller(request)
+    ctx = await neg.query_context(request)
+    entity = _twin(request).get(who.tenant, _entity_id(request))
+    return render_entities(request, [entity], ctx, media, single=True)
+
+
+async def query_entities(request: Request) -> Response:
+    media = neg.accepted(request, ENTITY_OFFERS)
+    ctx = await neg.query_context(request)
+    settings = _settings(request)
+    query = entity_query(
+        request.query_params,
+        ctx,
+        max_limit=settings.max_limit,
+        default_limit=settings.default_limit,
+    )
+    render_options(request.query_params, ctx)  # validate before touching the store
+    who = caller(request)
+    twin = _twin(request)
+    if not twin.tenant_exists(who.tenant):
+        if who.tenant:
+            reading_caller(request)
+        return render_entities(
+            request,
+            [],
+            ctx,
+            media,
+            single=False,
+            headers={"NGSILD-Results-Count": "0"} if query.count else None,
+        )
+    result = await anyio.to_thread.run_sync(twin.query, who.tenant, query)
+    headers = {}
+    if result.total is not None:
+        headers["NGSILD-Results-Count"] = str(result.total)
+    return render_entities(request, result.entities, ctx, media, single=False, headers=headers)
+
+
+async def replace_entity(request: Request) -> Response:
+    who = caller(request)
+    entity_id = _entity_id(request)
+    body, media_type = await neg.read_json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequestData("an entity must be a JSON object")
+    require_same_id(entity_id, body)
+    ctx = await neg.body_context(request, body, media_type)
+    entity = codec.expand_entity({**body, "id": entity_id}, ctx)
+    await _twin(request).replace(who.tenant, entity)
+    return Response(status_code=204)
+
+
+async def merge_entity(request: Request) -> Response:
+    who = caller(request)
+    entity_id = _entity_id(request)
+    body, media_type = await neg.read_json_body(
+        request, allowed=(neg.JSON, neg.JSON_LD, neg.MERGE_PATCH)
+    )
+    if not isinstance(body, dict):
+        raise BadRequestData("a merge-patch body must be a JSON object")
+    require_same_id(entity_id, body)
+    ctx = await neg.body_context(
+        request, body, neg.JSON if media_type == neg.MERGE_PATCH else media_type
+    )
+    patch = codec.expand_entity({**body, "id": entity_id}, ctx, partial=True)
+    await _twin(request).merge(who.tenant, entity_id, patch)
+    return Response(status_code=204)
+
+
+async def delete_entity(request: Request) -> Response:
+    who = reading_caller(request)
+    await _twin(request).delete(who.tenant, _entity_id(request))
+    return Response(status_code=204)
+
+
+async def purge_entities(request: Request) -> Response:
+    """DELETE /entities?type=…: delete every matching entity (v1.8 purge)."""
+    who = reading_caller(request)
+    ctx = await neg.query_context(request)
+    params = request.query_params
+    if not any(k in params for k in ("type", "id", "idPattern", "q", "georel", "scopeQ")):
+        raise BadRequestData("purging needs at least one of type, id, idPattern, q, georel, scopeQ")
+    query = entity_query(params, ctx, max_limit=10**9, default_limit=10**9)
+    await _twin(request).purge(who.tenant, query)
+    return Response(status_code=204)
+
+
+async def entities_collection(request: Request) -> Response:
+    if request.method == "POST":
+        return await create_entity(request)
+    if request.method == "DELETE":
+        return await purge_entities(request)
+    return await query_entities(request)
+
+
+async def entity_resource(request: Request) -> Response:
+    handlers = {
+        "GET": retrieve_entity,
+        "PUT": replace_entity,
+        "PATCH": merge_entity,
+        "DELETE": delete_entity,
+    }
+    return await handlers[request.method](request)

@@ -1,0 +1,188 @@
+"""The ``hyperville`` command: thin wrappers around settings, the web app and uvicorn.
+
+No business logic lives here: commands load a :class:`~hyperville.settings.Settings`, then hand
+it to the app factory. Heavy imports (the app, uvicorn) happen inside the commands so that
+``hyperville version`` and ``hyperville config validate`` stay fast and work on their own.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hyperville.settings import DEFAULT_SECRET, ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    name="hyperville",
+    help="Open-source urban hypervisor: an NGSI-LD digital-twin broker.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML settings file (may use ${VAR:-default})."),
+]
+HostOpt = Annotated[str | None, typer.Option("--host", help="Address to bind to.")]
+PortOpt = Annotated[int | None, typer.Option("--port", help="HTTP port.")]
+AccessLogOpt = Annotated[
+    bool, typer.Option("--access-log/--no-access-log", help="Log every HTTP request.")
+]
+
+
+def _one_line(exc: ConfigError) -> str:
+    """The configuration error as one readable line (pydantic errors are multi-line)."""
+    cause = exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if callable(errors):
+        parts = []
+        for err in errors():
+            where = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+            parts.append(f"{where}: {str(err.get('msg', '')).removeprefix('Value error, ')}")
+        if parts:
+            return "; ".join(parts)
+    return " ".join(str(exc).split())
+
+
+def _fail(exc: ConfigError) -> typer.Exit:
+    typer.echo(f"hyperville: configuration error: {_one_line(exc)}", err=True)
+    return typer.Exit(code=2)
+
+
+def _load(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Load the settings or exit with code 2 and a one-line message on stderr."""
+    try:
+        return load_settings(config_file, **overrides)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+
+
+def _run_server(settings: Settings, *, access_log: bool = False) -> None:
+    """Build the web app and serve it with uvicorn until interrupted."""
+    import uvicorn
+
+    from hyperville.api.app import create_app  # imported late: see the module docstring
+
+    if settings.store_url is None:
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        web_app = create_app(settings)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    config = uvicorn.Config(
+        web_app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=access_log,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+    )
+    uvicorn.Server(config).run()
+
+
+def _base_url(settings: Settings) -> str:
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/"
+
+
+@app.command()
+def serve(
+    db: Annotated[Path | None, typer.Option("--db", help="SQLite file of the twin.")] = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    config: ConfigOpt = None,
+    context_cache: Annotated[
+        Path | None,
+        typer.Option("--context-cache", help="Directory of cached @context documents."),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = None,
+    access_log: AccessLogOpt = False,
+) -> None:
+    """Run the hypervisor's HTTP server (NGSI-LD API)."""
+    settings = _load(
+        config,
+        db_path=db,
+        host=host,
+        port=port,
+        context_cache_dir=context_cache,
+        log_level=log_level.lower() if log_level else None,
+    )
+    _run_server(settings, access_log=access_log)
+
+
+def prepare_demo(settings: Settings) -> None:
+    """Make the demo territory ready in ``settings.db_path``.
+
+    Today this only makes sure the database directory exists. The demo-territory builder
+    (loading the sample city into the store) will be called from here.
+    """
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option("--db", help="SQLite file of the demo twin.")] = Path(
+        "var/demo.sqlite"
+    ),
+    host: HostOpt = None,
+    port: PortOpt = None,
+    access_log: AccessLogOpt = False,
+) -> None:
+    """Run the hypervisor on a demo territory (embedded SQLite, demo secret accepted)."""
+    settings = _load(None, db_path=db, host=host, port=port, demo_mode=True)
+    prepare_demo(settings)
+    base = _base_url(settings)
+    typer.echo(f"hyperville demo on {base}")
+    typer.echo(f"NGSI-LD API: {base}ngsi-ld/v1/entities")
+    typer.echo("Press Ctrl+C to stop.")
+    _run_server(settings, access_log=access_log)
+
+
+def _display(name: str, value: Any) -> str:
+    if name == "secret_key":
+        secret = value.get_secret_value()
+        return "********" + (" (built-in default)" if secret == DEFAULT_SECRET else "")
+    if value is None:
+        return "-"
+    return str(value)
+
+
+@config_app.command("validate")
+def config_validate(config: ConfigOpt = None) -> None:
+    """Check the configuration and print the effective settings (secret masked)."""
+    settings = _load(config)
+    typer.echo("configuration OK")
+    rows = [(name, _display(name, getattr(settings, name))) for name in Settings.model_fields]
+    width = max(len(name) for name, _ in rows)
+    typer.echo(f"{'setting'.ljust(width)}  value")
+    typer.echo(f"{'-' * width}  {'-' * 5}")
+    for name, shown in rows:
+        typer.echo(f"{name.ljust(width)}  {shown}")
+
+
+@app.command()
+def version() -> None:
+    """Print the installed hyperville version."""
+    try:
+        number = importlib.metadata.version("hyperville")
+    except importlib.metadata.PackageNotFoundError:
+        number = "0+unknown"
+    typer.echo(f"hyperville {number}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,123 @@
+"""One typed settings object for the whole process.
+
+Sources, later ones winning: defaults, an optional YAML file (``--config FILE``), environment
+variables ``HYPERVILLE_*``, then explicit overrides (CLI options). The YAML file may use
+``${VAR}`` and ``${VAR:-default}`` to read the environment. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-hyperville-demo-secret"
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """The configuration file or values are wrong; the message says where."""
+
+
+class Settings(BaseSettings):
+    """Every setting of a hyperville process, validated at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="HYPERVILLE_", extra="forbid")
+
+    db_path: Path = Field(
+        Path("var/hyperville.sqlite"), description="SQLite file of the twin (embedded store)"
+    )
+    store_url: str | None = Field(
+        None, description="postgresql://… to use PostgreSQL instead of the SQLite file"
+    )
+    host: str = Field("127.0.0.1", description="address the HTTP server binds to")
+    port: int = Field(8080, ge=1, le=65535, description="HTTP port")
+    context_cache_dir: Path | None = Field(
+        None, description="directory of cached @context documents (index.json maps URL → file)"
+    )
+    allow_remote_contexts: bool = Field(
+        True, description="fetch unknown @context URLs from the network (after the cache)"
+    )
+    context_fetch_timeout_s: float = Field(3.0, gt=0, le=60, description="[s] remote @context")
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="[bytes] largest accepted request body"
+    )
+    default_limit: int = Field(20, ge=1, description="entities per page when none is asked")
+    max_limit: int = Field(1000, ge=1, description="largest page a client may ask for")
+    write_batch_max: int = Field(
+        512, ge=1, description="operations applied per SQLite write transaction at most"
+    )
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
+        "NORMAL", description="SQLite synchronous pragma (NORMAL survives a process crash)"
+    )
+    secret_key: SecretStr = Field(SecretStr(DEFAULT_SECRET), description="signing secret")
+    demo_mode: bool = Field(False, description="demo: the default secret is accepted")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("host")
+    @classmethod
+    def _host_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("host must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_outside_demo(self) -> Settings:
+        if (
+            not self.demo_mode
+            and self.secret_key.get_secret_value() == DEFAULT_SECRET
+            and os.environ.get("HYPERVILLE_ALLOW_DEFAULT_SECRET") != "1"
+        ):
+            raise ValueError(
+                "secret_key is the built-in default: set HYPERVILLE_SECRET_KEY "
+                "(the default is accepted only in demo mode)"
+            )
+        if self.default_limit > self.max_limit:
+            raise ValueError("default_limit must not exceed max_limit")
+        return self
+
+
+def interpolate_env(text: str, environ: dict[str, str] | None = None) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` (used when VAR is unset or empty)."""
+    env = os.environ if environ is None else environ
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = env.get(name)
+        if value is not None and (value or default is None):
+            return value
+        if default is not None:  # as in the shell: unset or empty takes the default
+            return default
+        raise ConfigError(f"environment variable {name} is not set and has no default")
+
+    return _ENV_REF.sub(replace, text)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from an optional YAML file, the environment and overrides."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            text = Path(config_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{config_file}: cannot read ({exc.strerror})") from exc
+        try:
+            loaded = yaml.safe_load(interpolate_env(text)) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{config_file}: not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{config_file}: the top level must be a mapping of settings")
+        values.update(loaded)
+    try:
+        # HYPERVILLE_* variables win over the YAML file; explicit overrides win over both.
+        values.update(EnvSettingsSource(Settings)())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return Settings(**values)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -1,0 +1,138 @@
+"""What a backend indexes of an expanded entity: types, attributes, scalar values, geometries.
+
+Backend-neutral: the SQLite and PostgreSQL stores both call :func:`index_rows` and store
+the rows in their own tables, so a ``q`` filter compiles to the same index keys everywhere.
+
+Index keys name a path to a value:
+``attr`` (the attribute's target value), ``attr SUB sub`` (a sub-attribute or a reserved
+member such as observedAt), and ``... CMP key`` steps into a compound JSON value. The
+separators are control characters that no IRI contains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+SUB = "\x1f"
+CMP = "\x1e"
+
+TARGET_KEYS = {
+    "Property": "value",
+    "GeoProperty": "value",
+    "Relationship": "object",
+    "LanguageProperty": "languageMap",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+    "JsonProperty": "json",
+    "VocabProperty": "vocab",
+}
+INDEXED_MEMBERS = ("observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt")
+ATTRIBUTE_KINDS = tuple(TARGET_KEYS)
+MAX_COMPOUND_DEPTH = 4
+MAX_LIST_ITEMS = 100
+
+TRUE_BLOB = b"\x01"
+FALSE_BLOB = b"\x00"
+
+
+@dataclass
+class IndexRows:
+    types: list[str]
+    attrs: list[tuple[str, int]]  # (attribute IRI, bit mask of ATTRIBUTE_KINDS)
+    values: list[tuple[str, object]]  # (index key, scalar)
+    geometries: list[tuple[str, dict]]  # (attribute IRI, GeoJSON geometry)
+
+
+def index_key(attr: str, sub_attrs: tuple[str, ...] = (), compound: tuple[str, ...] = ()) -> str:
+    """The index key of an attribute path (IRIs already resolved)."""
+    key = attr
+    for sub in sub_attrs:
+        key += SUB + sub
+    for step in compound:
+        key += CMP + step
+    return key
+
+
+def encode_scalar(value: object) -> object:
+    """How a JSON scalar is stored: booleans as one-byte blobs, so they never equal numbers."""
+    if value is True:
+        return TRUE_BLOB
+    if value is False:
+        return FALSE_BLOB
+    return value
+
+
+def kind_bit(kind: str) -> int:
+    try:
+        return 1 << ATTRIBUTE_KINDS.index(kind)
+    except ValueError:
+        return 0
+
+
+def kinds_of(mask: int) -> set[str]:
+    return {kind for i, kind in enumerate(ATTRIBUTE_KINDS) if mask & (1 << i)}
+
+
+def index_rows(entity: dict) -> IndexRows:
+    """Every index row of one expanded entity."""
+    values: list[tuple[str, object]] = []
+    attrs: list[tuple[str, int]] = []
+    geometries: list[tuple[str, dict]] = []
+    for iri, instances in entity.get("attrs", {}).items():
+        mask = 0
+        for instance in instances:
+            kind = instance.get("type", "Property")
+            mask |= kind_bit(kind)
+            if kind == "GeoProperty":
+                geometry = instance.get("value")
+                if isinstance(geometry, dict):
+                    geometries.append((iri, geometry))
+                continue
+            _instance_values(iri, instance, values)
+        attrs.append((iri, mask))
+    return IndexRows(list(entity.get("type", ())), attrs, values, geometries)
+
+
+def _instance_values(key: str, instance: dict, out: list[tuple[str, object]]) -> None:
+    kind = instance.get("type", "Property")
+    target = instance.get(TARGET_KEYS.get(kind, "value"))
+    if kind == "LanguageProperty" and isinstance(target, dict):
+        for text in target.values():
+            _scalar_values(key, text, out, 0)
+    elif kind == "ListRelationship" and isinstance(target, list):
+        for item in target[:MAX_LIST_ITEMS]:
+            if isinstance(item, dict):
+                _scalar_values(key, item.get("object"), out, 0)
+    elif kind != "JsonProperty":
+        _scalar_values(key, target, out, 0)
+    for member in INDEXED_MEMBERS:
+        member_value = instance.get(member)
+        if member_value is not None:
+            out.append((key + SUB + member, member_value))
+    for name, sub in instance.items():
+        if ":" in name and isinstance(sub, dict):
+            _instance_values(key + SUB + name, sub, out)
+
+
+def _scalar_values(key: str, value: object, out: list[tuple[str, object]], depth: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, list):
+        for item in value[:MAX_LIST_ITEMS]:
+            if not isinstance(item, list):
+                _scalar_values(key, item, out, depth)
+        return
+    if isinstance(value, dict):
+        if depth >= MAX_COMPOUND_DEPTH:
+            return
+        for name, item in value.items():
+            _scalar_values(key + CMP + name, item, out, depth + 1)
+        return
+    out.append((key, encode_scalar(value)))
+
+
+def iter_instances(entity: dict) -> Iterator[tuple[str, dict]]:
+    for iri, instances in entity.get("attrs", {}).items():
+        for instance in instances:
+            yield iri, instance

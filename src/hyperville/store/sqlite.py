@@ -1,0 +1,223 @@
+"""The embedded SQLite store: WAL, one writer thread fed in batches, readers in parallel.
+
+Writes: callers queue functions (:meth:`SQLiteStore.submit`); the writer thread takes up to
+``batch_max`` of them at a time, runs each in its own SAVEPOINT of one transaction, commits
+once, and only then resolves the callers' futures — so an acknowledged write is durable and
+many small writes share one commit. Reads use one connection per thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import TypeVar
+
+import orjson
+
+from hyperville.core.errors import HypervilleError, InternalError
+from hyperville.store.base import (
+    AttributeInfo,
+    EntityQuery,
+    EntityStore,
+    QueryResult,
+    StoreTx,
+    TypeInfo,
+)
+from hyperville.store.sqlite_names import NameTable, TenantTable
+from hyperville.store.sqlite_query import select_entities
+from hyperville.store.sqlite_schema import configure, create_schema
+from hyperville.store.sqlite_tx import SQLiteTx
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_STOP = object()
+
+
+class SQLiteStore(EntityStore):
+    """Entities of every tenant in one SQLite file (``:memory:`` is not supported: use a temp file)."""
+
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "NORMAL", batch_max: int = 512
+    ) -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self.batch_max = batch_max
+        self._queue: queue.Queue = queue.Queue()
+        self._local = threading.local()
+        self._writer: threading.Thread | None = None
+        self._write_conn: sqlite3.Connection | None = None
+        self._all_conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self.names = NameTable()
+        self.tenants_table = TenantTable()
+        self.commits = 0
+
+    # -- life cycle ---------------------------------------------------------------------
+    def open(self) -> None:
+        if self._writer is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        configure(conn, synchronous=self.synchronous)
+        create_schema(conn)
+        self._write_conn = conn
+        self.names.load(conn)
+        self.tenants_table.load(conn)
+        self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
+        self._writer.start()
+
+    def close(self) -> None:
+        if self._writer is None:
+            return
+        self._queue.put(_STOP)
+        self._writer.join()
+        self._writer = None
+        with self._conns_lock:
+            for conn in self._all_conns:
+                try:
+                    conn.close()
+                except sqlite3.Error:  # pragma: no cover - closing anyway
+                    pass
+            self._all_conns.clear()
+        self._local = threading.local()
+        if self._write_conn is not None:
+            self._write_conn.execute("PRAGMA optimize")
+            self._write_conn.close()
+            self._write_conn = None
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            configure(conn, synchronous=self.synchronous)
+            conn.execute("PRAGMA query_only=1")
+            self._local.conn = conn
+            with self._conns_lock:
+                self._all_conns.append(conn)
+        return conn
+
+    # -- reads --------------------------------------------------------------------------
+    def tenant_exists(self, tenant: str) -> bool:
+        return self.tenants_table.get(tenant) is not None
+
+    def tenants(self) -> list[str]:
+        return self.tenants_table.all()
+
+    def get_entity(self, tenant: str, entity_id: str) -> dict | None:
+        tid = self.tenants_table.get(tenant)
+        if tid is None:
+            return None
+        row = (
+            self._reader()
+            .execute("SELECT doc FROM entities WHERE tid=? AND eid=?", (tid, entity_id))
+            .fetchone()
+        )
+        return orjson.loads(row[0]) if row else None
+
+    def query_entities(self, tenant: str, query: EntityQuery) -> QueryResult:
+        tid = self.tenants_table.get(tenant)
+        if tid is None:
+            return QueryResult([], 0 if query.count else None)
+        return select_entities(self._reader(), self.names, tid, query)
+
+    def entity_types(self, tenant: str) -> list[TypeInfo]:
+        from hyperville.store.sqlite_discovery import entity_types
+
+        tid = self.tenants_table.get(tenant)
+        return [] if tid is None else entity_types(self._reader(), self.names, tid)
+
+    def attributes(self, tenant: str) -> list[AttributeInfo]:
+        from hyperville.store.sqlite_discovery import attributes
+
+        tid = self.tenants_table.get(tenant)
+        return [] if tid is None else attributes(self._reader(), self.names, tid)
+
+    # -- writes -------------------------------------------------------------------------
+    def submit(self, tenant: str, fn: Callable[[StoreTx], T]) -> Future:
+        if self._writer is None:
+            raise InternalError("the store is not open")
+        future: Future = Future()
+        self._queue.put((tenant, fn, future))
+        return future
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def _write_loop(self) -> None:
+        conn = self._write_conn
+        assert conn is not None
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < self.batch_max:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stop = True
+                    break
+                batch.append(more)
+            self._run_batch(conn, batch)
+            if stop:
+                return
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list) -> None:
+        outcomes: list[tuple[Future, object, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for tenant, fn, future in batch:
+                if not future.set_running_or_notify_cancel():
+                    continue
+                conn.execute("SAVEPOINT op")
+                self.names.begin_op()
+                self.tenants_table.begin_op()
+                try:
+                    tx = SQLiteTx(conn, self.names, self.tenants_table, tenant)
+                    result = fn(tx)
+                except BaseException as exc:  # noqa: BLE001 - every error goes to its caller
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    self.names.rollback_op()
+                    self.tenants_table.rollback_op()
+                    if not isinstance(exc, HypervilleError):
+                        log.exception("write failed")
+                    outcomes.append((future, None, exc))
+                else:
+                    conn.execute("RELEASE op")
+                    self.names.end_op()
+                    self.tenants_table.end_op()
+                    outcomes.append((future, result, None))
+            conn.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as exc:
+            log.exception("write transaction failed")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self.names.rollback_batch()
+            self.tenants_table.rollback_batch()
+            error = InternalError(f"storage failure: {exc}")
+            for _tenant, _fn, future in batch:
+                if future.running():
+                    future.set_exception(error)
+            return
+        self.names.commit_batch()
+        self.tenants_table.commit_batch()
+        for future, result, error in outcomes:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    # -- maintenance --------------------------------------------------------------------
+    def analyze(self) -> None:
+        """Refresh the planner's statistics (after bulk loads)."""
+        self.transact_sync("", lambda tx: tx.conn.execute("ANALYZE"))  # type: ignore[attr-defined]

@@ -1,0 +1,262 @@
+"""Compile an :class:`EntityQuery` into indexed SQLite SQL, with an exact Python check where needed.
+
+Each condition compiles to SQL that selects a *superset* of the matches, and says whether it
+is exact. When every condition is exact, paging and counting happen in SQL. Otherwise the
+candidates stream in primary-key order and the inexact parts (geometry predicates, scopeQ,
+deep compound paths) are checked in Python before paging.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import orjson
+
+from hyperville.ngsild import qlang
+from hyperville.store.base import EntityQuery, QueryResult
+from hyperville.store.indexing import MAX_COMPOUND_DEPTH, encode_scalar, index_key
+from hyperville.store.sqlite_names import NameTable
+
+NEVER = "0"
+
+
+@dataclass
+class Compiled:
+    where: list[str] = field(default_factory=list)
+    params: list[object] = field(default_factory=list)
+    checks: list[Callable[[dict], bool]] = field(default_factory=list)
+    empty: bool = False  # a condition can never match: skip the database
+
+    def add(self, sql: str, *params: object) -> None:
+        self.where.append(sql)
+        self.params.extend(params)
+
+
+def _value_condition(op: str, value: object) -> tuple[str, list[object]]:
+    """SQL on ``v`` for one comparison; numbers sort before text, text before blobs."""
+    if isinstance(value, qlang.Range):
+        low, high = encode_scalar(value.low), encode_scalar(value.high)
+        return "v >= ? AND v <= ?", [low, high]
+    if isinstance(value, tuple):
+        items = [encode_scalar(v) for v in value]
+        return f"v IN ({','.join('?' * len(items))})", items
+    if op in ("~=", "!~="):
+        return "v REGEXP ?", [value]
+    encoded = encode_scalar(value)
+    if op in ("==", "!="):
+        return "v = ?", [encoded]
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if op in (">", ">="):
+        upper = "''" if numeric else "x''"
+        return f"v {op} ? AND v < {upper}", [encoded]
+    lower = "" if numeric else " AND v >= ''"
+    return f"v {op} ?{lower}", [encoded]
+
+
+class _QCompiler:
+    def __init__(self, conn: sqlite3.Connection, names: NameTable) -> None:
+        self.conn = conn
+        self.names = names
+        self.exact = True
+
+    def nid(self, key: str) -> int | None:
+        return self.names.get(key, self.conn)
+
+    def compile(self, node: object) -> tuple[str, list[object]]:
+        if isinstance(node, qlang.And):
+            parts = [self.compile(t) for t in node.terms]
+            return "(" + " AND ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+        if isinstance(node, qlang.Or):
+            parts = [self.compile(t) for t in node.terms]
+            return "(" + " OR ".join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+        if isinstance(node, qlang.Exists):
+            return self._exists(node.path)
+        if isinstance(node, qlang.Comparison):
+            return self._comparison(node)
+        raise TypeError(f"not a q node: {node!r}")
+
+    def _attr_present(self, attr: str) -> tuple[str, list[object]]:
+        nid = self.nid(attr)
+        if nid is None:
+            return NEVER, []
+        return "EXISTS(SELECT 1 FROM entity_attrs WHERE nid=? AND pk=e.pk)", [nid]
+
+    def _exists(self, path: qlang.AttrPath) -> tuple[str, list[object]]:
+        if path.sub_attrs or path.compound:
+            self.exact = False  # a compound member has rows only for its scalar leaves
+        return self._attr_present(path.attr)
+
+    def _comparison(self, node: qlang.Comparison) -> tuple[str, list[object]]:
+        path = node.path
+        if len(path.compound) > MAX_COMPOUND_DEPTH:
+            self.exact = False
+            return self._attr_present(path.attr)
+        nid = self.nid(index_key(path.attr, path.sub_attrs, path.compound))
+        if nid is None:
+            return NEVER, []
+        condition, params = _value_condition(node.op, node.value)
+        if node.op in ("!=", "!~="):
+            sql = (
+                "(EXISTS(SELECT 1 FROM attr_values WHERE pk=e.pk AND nid=?) AND NOT "
+                f"EXISTS(SELECT 1 FROM attr_values WHERE pk=e.pk AND nid=? AND {condition}))"
+            )
+            return sql, [nid, nid, *params]
+        if node.op == "==" and not isinstance(node.value, qlang.Range):
+            return f"e.pk IN (SELECT pk FROM attr_values WHERE nid=? AND {condition})", [
+                nid,
+                *params,
+            ]
+        return f"EXISTS(SELECT 1 FROM attr_values WHERE pk=e.pk AND nid=? AND {condition})", [
+            nid,
+            *params,
+        ]
+
+
+def _type_expr(node: object, names: NameTable, conn: sqlite3.Connection) -> tuple[str, list]:
+    """Type expressions reuse the q AST shape: And/Or of Exists(AttrPath(type IRI))."""
+    if isinstance(node, qlang.And | qlang.Or):
+        glue = " AND " if isinstance(node, qlang.And) else " OR "
+        parts = [_type_expr(t, names, conn) for t in node.terms]
+        return "(" + glue.join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+    nid = names.get(node.path.attr, conn)  # type: ignore[attr-defined]
+    if nid is None:
+        return NEVER, []
+    return "EXISTS(SELECT 1 FROM entity_types t WHERE t.pk=e.pk AND t.nid=?)", [nid]
+
+
+def compile_query(
+    conn: sqlite3.Connection, names: NameTable, tid: int, query: EntityQuery
+) -> Compiled:
+    out = Compiled()
+    out.add("e.tid = ?", tid)
+    if query.types:
+        nids = [n for n in (names.get(t, conn) for t in query.types) if n is not None]
+        if not nids:
+            out.empty = True
+            return out
+        marks = ",".join("?" * len(nids))
+        out.add(
+            f"e.pk IN (SELECT pk FROM entity_types WHERE tid=? AND nid IN ({marks}))", tid, *nids
+        )
+    if query.type_expr is not None:
+        sql, params = _type_expr(query.type_expr, names, conn)
+        out.add(sql, *params)
+    if query.ids:
+        out.add(f"e.eid IN ({','.join('?' * len(query.ids))})", *query.ids)
+    if query.id_pattern:
+        out.add("e.eid REGEXP ?", query.id_pattern)
+    if query.attrs_any:
+        nids = [n for n in (names.get(a, conn) for a in query.attrs_any) if n is not None]
+        if not nids:
+            out.empty = True
+            return out
+        marks = ",".join("?" * len(nids))
+        out.add(f"EXISTS(SELECT 1 FROM entity_attrs WHERE nid IN ({marks}) AND pk=e.pk)", *nids)
+    if query.q is not None:
+        compiler = _QCompiler(conn, names)
+        sql, params = compiler.compile(query.q)
+        out.add(sql, *params)
+        if not compiler.exact:
+            q = query.q
+            out.checks.append(lambda entity: qlang.evaluate(q, entity))
+    if query.geo is not None:
+        _compile_geo(out, conn, names, query.geo)
+    if query.scope_q is not None:
+        scope_q = query.scope_q
+        out.checks.append(lambda entity: qlang.scope_matches(scope_q, entity.get("scope") or []))
+    return out
+
+
+def _compile_geo(out: Compiled, conn: sqlite3.Connection, names: NameTable, geo) -> None:
+    nid = names.get(geo.geoproperty, conn)
+    if nid is None:
+        out.empty = True
+        return
+    box = geo.candidate_bbox()
+    if box is None:
+        out.add("e.pk IN (SELECT pk FROM geo_index WHERE nid=?)", nid)
+    else:
+        out.add(
+            "e.pk IN (SELECT g.pk FROM geo_rtree r JOIN geo_index g ON g.gid=r.gid WHERE g.nid=? "
+            "AND r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?)",
+            nid,
+            box[0],
+            box[2],
+            box[1],
+            box[3],
+        )
+    prop = geo.geoproperty
+
+    def geo_check(entity: dict) -> bool:
+        for instance in entity.get("attrs", {}).get(prop, ()):
+            value = instance.get("value")
+            if instance.get("type") == "GeoProperty" and isinstance(value, dict):
+                if geo.matches(value):
+                    return True
+        return False
+
+    out.checks.append(geo_check)
+
+
+def _stream(conn: sqlite3.Connection, sql: str, params: list) -> Iterator[dict]:
+    cursor = conn.execute(sql, params)
+    while rows := cursor.fetchmany(256):
+        for (doc,) in rows:
+            yield orjson.loads(doc)
+
+
+def select_entities(
+    conn: sqlite3.Connection, names: NameTable, tid: int, query: EntityQuery
+) -> QueryResult:
+    compiled = compile_query(conn, names, tid, query)
+    if compiled.empty:
+        return QueryResult([], 0 if query.count else None)
+    where = " AND ".join(compiled.where)
+    if not compiled.checks:
+        entities: list[dict] = []
+        if query.limit > 0:
+            rows = conn.execute(
+                f"SELECT e.doc FROM entities e WHERE {where} ORDER BY e.pk LIMIT ? OFFSET ?",
+                (*compiled.params, query.limit, query.offset),
+            ).fetchall()
+            entities = [orjson.loads(doc) for (doc,) in rows]
+        total = None
+        if query.count:
+            total = conn.execute(
+                f"SELECT count(*) FROM entities e WHERE {where}", compiled.params
+            ).fetchone()[0]
+        return QueryResult(entities, total)
+    sql = f"SELECT e.doc FROM entities e WHERE {where} ORDER BY e.pk"
+    matched = 0
+    page: list[dict] = []
+    for entity in _stream(conn, sql, compiled.params):
+        if all(check(entity) for check in compiled.checks):
+            if query.offset <= matched < query.offset + query.limit:
+                page.append(entity)
+            matched += 1
+            if not query.count and matched >= query.offset + query.limit:
+                break
+    return QueryResult(page, matched if query.count else None)
+
+
+def select_ids(
+    conn: sqlite3.Connection, names: NameTable, tid: int, query: EntityQuery
+) -> list[str]:
+    """Every matching entity id, in primary-key order (no paging)."""
+    compiled = compile_query(conn, names, tid, query)
+    if compiled.empty:
+        return []
+    where = " AND ".join(compiled.where)
+    if not compiled.checks:
+        rows = conn.execute(
+            f"SELECT e.eid FROM entities e WHERE {where} ORDER BY e.pk", compiled.params
+        )
+        return [eid for (eid,) in rows]
+    sql = f"SELECT e.doc FROM entities e WHERE {where} ORDER BY e.pk"
+    return [
+        entity["id"]
+        for entity in _stream(conn, sql, compiled.params)
+        if all(check(entity) for check in compiled.checks)
+    ]

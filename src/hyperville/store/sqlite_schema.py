@@ -1,0 +1,79 @@
+"""The SQLite schema of the twin, and the connection settings every connection gets."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from functools import lru_cache
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tenants(
+    tid INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+-- IRIs of types, attributes and index keys, interned: rows below hold small integers.
+CREATE TABLE IF NOT EXISTS names(nid INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS entities(
+    pk INTEGER PRIMARY KEY,
+    tid INTEGER NOT NULL,
+    eid TEXT NOT NULL,
+    doc BLOB NOT NULL,            -- the expanded entity, JSON (orjson)
+    UNIQUE(tid, eid)
+);
+CREATE TABLE IF NOT EXISTS entity_types(
+    tid INTEGER NOT NULL, nid INTEGER NOT NULL, pk INTEGER NOT NULL,
+    PRIMARY KEY(tid, nid, pk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_types_pk ON entity_types(pk);
+-- one row per attribute present on an entity; kinds = bit mask of attribute types
+CREATE TABLE IF NOT EXISTS entity_attrs(
+    nid INTEGER NOT NULL, pk INTEGER NOT NULL, tid INTEGER NOT NULL, kinds INTEGER NOT NULL,
+    PRIMARY KEY(nid, pk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entity_attrs_pk ON entity_attrs(pk);
+-- one row per indexed scalar: v is dynamically typed (numbers < text < blobs for booleans)
+CREATE TABLE IF NOT EXISTS attr_values(pk INTEGER NOT NULL, nid INTEGER NOT NULL, v);
+CREATE INDEX IF NOT EXISTS attr_values_key ON attr_values(nid, v, pk);
+CREATE INDEX IF NOT EXISTS attr_values_pk ON attr_values(pk, nid, v);
+CREATE VIRTUAL TABLE IF NOT EXISTS geo_rtree USING rtree(gid, min_lon, max_lon, min_lat, max_lat);
+CREATE TABLE IF NOT EXISTS geo_index(
+    gid INTEGER PRIMARY KEY, pk INTEGER NOT NULL, nid INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS geo_index_pk ON geo_index(pk);
+"""
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str, value: object) -> bool:
+    """SQL ``REGEXP``: a search (not a full match), as NGSI-LD ``~=`` and idPattern use it."""
+    if not isinstance(value, str):
+        return False
+    return _compiled(pattern).search(value) is not None
+
+
+def configure(conn: sqlite3.Connection, *, synchronous: str = "NORMAL") -> None:
+    """Pragmas every connection gets; WAL lets readers run beside the single writer."""
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA mmap_size=268435456")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.create_function("regexp", 2, _regexp, deterministic=True)
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+    conn.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
+    )
+    conn.commit()

@@ -1,0 +1,217 @@
+"""The twin: the one service through which everything reads and writes the territory's entities.
+
+The API, ingestion, the CLI, rules and modules call it; none of them touches the store.
+Inputs and outputs are *expanded* entities (docs/internals.md). Each write runs as one
+function inside a store transaction, so an operation is applied entirely or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hyperville import twin_ops as ops
+from hyperville.core.errors import AlreadyExists, HypervilleError, ResourceNotFound
+from hyperville.store.base import EntityQuery, EntityStore, QueryResult, StoreTx
+
+log = logging.getLogger(__name__)
+
+ChangeListener = Callable[[str, str, str, dict | None], None]
+"""listener(tenant, change kind, entity id, entity after the change or None when deleted)."""
+
+
+@dataclass
+class BatchResult:
+    """Per-entity outcome of a batch operation."""
+
+    success: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    errors: list[tuple[str, HypervilleError]] = field(default_factory=list)
+
+
+class Twin:
+    """The territory's digital twin over one store."""
+
+    def __init__(self, store: EntityStore) -> None:
+        self.store = store
+        self._listeners: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, tenant: str, changes: list[tuple[str, str, dict | None]]) -> None:
+        for listener in self._listeners:
+            for kind, entity_id, entity in changes:
+                try:
+                    listener(tenant, kind, entity_id, entity)
+                except Exception:  # noqa: BLE001 - a listener never breaks a write
+                    log.exception("change listener failed")
+
+    # -- reads --------------------------------------------------------------------------
+    def tenant_exists(self, tenant: str) -> bool:
+        return self.store.tenant_exists(tenant)
+
+    def get(self, tenant: str, entity_id: str) -> dict:
+        entity = self.store.get_entity(tenant, entity_id)
+        if entity is None:
+            raise ResourceNotFound(f"entity {entity_id} not found")
+        return entity
+
+    def query(self, tenant: str, query: EntityQuery) -> QueryResult:
+        return self.store.query_entities(tenant, query)
+
+    # -- single-entity writes -------------------------------------------------------------
+    async def _write(self, tenant: str, fn: Callable[[StoreTx], object]) -> object:
+        return await self.store.transact(tenant, fn)
+
+    async def create(self, tenant: str, entity: dict) -> None:
+        def run(tx: StoreTx) -> None:
+            if tx.get(entity["id"]) is not None:
+                raise AlreadyExists(f"entity {entity['id']} already exists")
+            tx.put(ops.new_entity(entity, ops.now_iso()), is_new=True)
+
+        await self._write(tenant, run)
+        self._emit(tenant, [("create", entity["id"], entity)])
+
+    async def replace(self, tenant: str, entity: dict) -> None:
+        def run(tx: StoreTx) -> dict:
+            current = _existing(tx, entity["id"])
+            replaced = ops.replaced_entity(current, entity, ops.now_iso())
+            tx.put(replaced, is_new=False)
+            return replaced
+
+        after = await self._write(tenant, run)
+        self._emit(tenant, [("replace", entity["id"], after)])  # type: ignore[list-item]
+
+    async def delete(self, tenant: str, entity_id: str) -> None:
+        def run(tx: StoreTx) -> None:
+            if not tx.delete(entity_id):
+                raise ResourceNotFound(f"entity {entity_id} not found")
+
+        await self._write(tenant, run)
+        self._emit(tenant, [("delete", entity_id, None)])
+
+    async def modify(
+        self, tenant: str, entity_id: str, change: Callable[[dict, str], object]
+    ) -> object:
+        """Apply ``change(entity, now)`` to a stored entity atomically; returns its result."""
+
+        def run(tx: StoreTx) -> tuple[object, dict]:
+            entity = _existing(tx, entity_id)
+            result = change(entity, ops.now_iso())
+            tx.put(entity, is_new=False)
+            return result, entity
+
+        result, after = await self._write(tenant, run)  # type: ignore[misc]
+        self._emit(tenant, [("update", entity_id, after)])
+        return result
+
+    async def merge(self, tenant: str, entity_id: str, patch: dict) -> ops.UpdateReport:
+        def change(entity: dict, now: str) -> ops.UpdateReport:
+            ops.merge_types(entity, patch.get("type") or [])
+            ops.merge_scope(entity, patch.get("scope"))
+            return ops.merge_attrs(entity, patch.get("attrs", {}), now)
+
+        return await self.modify(tenant, entity_id, change)  # type: ignore[return-value]
+
+    # -- batches --------------------------------------------------------------------------
+    async def batch(
+        self, tenant: str, mode: str, entities: list[dict], *, options: frozenset[str] = frozenset()
+    ) -> BatchResult:
+        """Batch create / upsert / update / merge over expanded entities.
+
+        ``mode`` is one of create, upsert, update, merge. ``options`` may hold ``update``
+        (upsert in update mode instead of replace) and ``noOverwrite`` (update).
+        """
+
+        def run(tx: StoreTx) -> tuple[BatchResult, list]:
+            result, changes = BatchResult(), []
+            current = tx.get_many(e["id"] for e in entities)
+            now = ops.now_iso()
+            for entity in entities:
+                entity_id = entity["id"]
+                try:
+                    change = _batch_one(tx, mode, options, current, entity, now)
+                except HypervilleError as error:
+                    result.errors.append((entity_id, error))
+                    continue
+                kind, after = change
+                if kind == "create":
+                    result.created.append(entity_id)
+                result.success.append(entity_id)
+                current[entity_id] = after
+                changes.append((kind, entity_id, after))
+            return result, changes
+
+        result, changes = await self._write(tenant, run)  # type: ignore[misc]
+        self._emit(tenant, changes)
+        return result
+
+    async def batch_delete(self, tenant: str, entity_ids: list[str]) -> BatchResult:
+        def run(tx: StoreTx) -> BatchResult:
+            result = BatchResult()
+            for entity_id in entity_ids:
+                if tx.delete(entity_id):
+                    result.success.append(entity_id)
+                else:
+                    result.errors.append(
+                        (entity_id, ResourceNotFound(f"entity {entity_id} not found"))
+                    )
+            return result
+
+        result = await self._write(tenant, run)
+        self._emit(tenant, [("delete", i, None) for i in result.success])  # type: ignore[attr-defined]
+        return result  # type: ignore[return-value]
+
+    async def purge(self, tenant: str, query: EntityQuery) -> list[str]:
+        """Delete every entity matching ``query``; returns the ids deleted."""
+
+        def run(tx: StoreTx) -> list[str]:
+            ids = tx.select_ids(query)
+            for entity_id in ids:
+                tx.delete(entity_id)
+            return ids
+
+        deleted = await self._write(tenant, run)
+        self._emit(tenant, [("delete", i, None) for i in deleted])  # type: ignore[attr-defined]
+        return deleted  # type: ignore[return-value]
+
+
+def _existing(tx: StoreTx, entity_id: str) -> dict:
+    entity = tx.get(entity_id)
+    if entity is None:
+        raise ResourceNotFound(f"entity {entity_id} not found")
+    return entity
+
+
+def _batch_one(
+    tx: StoreTx, mode: str, options: frozenset[str], current: dict, entity: dict, now: str
+) -> tuple[str, dict]:
+    entity_id = entity["id"]
+    existing = current.get(entity_id)
+    if mode == "create" or (mode == "upsert" and existing is None):
+        if existing is not None:
+            raise AlreadyExists(f"entity {entity_id} already exists")
+        fresh = ops.new_entity(entity, now)
+        tx.put(fresh, is_new=True)
+        return "create", fresh
+    if existing is None:
+        raise ResourceNotFound(f"entity {entity_id} not found")
+    if mode == "upsert" and "update" not in options:
+        after = ops.replaced_entity(existing, entity, now)
+    else:
+        after = existing
+        if mode == "merge":
+            ops.merge_types(after, entity.get("type") or [])
+            ops.merge_scope(after, entity.get("scope"))
+            ops.merge_attrs(after, entity.get("attrs", {}), now)
+        else:
+            if mode == "upsert":
+                ops.merge_types(after, entity.get("type") or [])
+                ops.merge_scope(after, entity.get("scope"))
+            ops.append_attrs(
+                after, entity.get("attrs", {}), now, overwrite="noOverwrite" not in options
+            )
+    tx.put(after, is_new=False)
+    return "update", after
