@@ -136,9 +136,15 @@ POINT = {"type": "Point", "coordinates": [1.0, 49.5]}
         ({"valueList": [1, 2]}, {"type": "ListProperty", "valueList": [1, 2]}),
         (
             {"objectList": ["urn:x:1", {"object": "urn:x:2"}]},
-            {"type": "ListRelationship", "objectList": [{"object": "urn:x:1"}, {"object": "urn:x:2"}]},
+            {
+                "type": "ListRelationship",
+                "objectList": [{"object": "urn:x:1"}, {"object": "urn:x:2"}],
+            },
         ),
-        ({"json": {"@id": "x", "k": [1]}}, {"type": "JsonProperty", "json": {"@id": "x", "k": [1]}}),
+        (
+            {"json": {"@id": "x", "k": [1]}},
+            {"type": "JsonProperty", "json": {"@id": "x", "k": [1]}},
+        ),
         ({"vocab": "Open"}, {"type": "VocabProperty", "vocab": DEFAULT + "Open"}),
         (POINT, {"type": "GeoProperty", "value": POINT}),
     ],
@@ -153,6 +159,24 @@ def test_concise_location_with_value_is_geo(core: Context) -> None:
     assert e["attrs"][NGSILD + "location"][0]["type"] == "GeoProperty"
     e = expand_entity({"id": "urn:x:e", "type": "T", "other": {"value": POINT}}, core)
     assert e["attrs"][DEFAULT + "other"][0]["type"] == "Property"
+
+
+def test_concise_keeps_type_where_inference_would_differ(core: Context) -> None:
+    doc = {
+        "id": "urn:x:e",
+        "type": "T",
+        "location": {"type": "Property", "value": POINT},
+        "area": {"type": "GeoProperty", "value": POINT, "q": 1},
+        "observationSpace": {"type": "GeoProperty", "value": POINT, "q": 1},
+        "nested": {"type": "Property", "value": [{"a": 1}]},
+    }
+    e = expand_entity(doc, core)
+    c = compact_entity(e, core, fmt="concise")
+    assert c["location"]["type"] == "Property"
+    assert c["area"]["type"] == "GeoProperty"
+    assert "type" not in c["observationSpace"]
+    assert c["nested"] == {"value": [{"a": 1}]}
+    assert expand_entity(c, core) == e
 
 
 def test_every_attribute_type_round_trips(core: Context) -> None:
@@ -204,7 +228,11 @@ def test_input_system_attributes_are_ignored(core: Context) -> None:
         "a": {"type": "Property", "value": 1, "modifiedAt": "2020-01-01T00:00:00Z"},
     }
     e = expand_entity(doc, core)
-    assert e == {"id": "urn:x:e", "type": [DEFAULT + "T"], "attrs": {DEFAULT + "a": [{"type": "Property", "value": 1}]}}
+    assert e == {
+        "id": "urn:x:e",
+        "type": [DEFAULT + "T"],
+        "attrs": {DEFAULT + "a": [{"type": "Property", "value": 1}]},
+    }
 
 
 # -- multi-instance -------------------------------------------------------------------------
@@ -246,7 +274,12 @@ def test_duplicate_dataset_ids_rejected(instances: list, core: Context) -> None:
 
 
 def test_same_attribute_by_term_and_iri_is_merged_or_rejected(core: Context) -> None:
-    doc = {"id": "urn:x:e", "type": "T", "a": 1, DEFAULT + "a": {"value": 2, "datasetId": "urn:d:2"}}
+    doc = {
+        "id": "urn:x:e",
+        "type": "T",
+        "a": 1,
+        DEFAULT + "a": {"value": 2, "datasetId": "urn:d:2"},
+    }
     assert len(expand_entity(doc, core)["attrs"][DEFAULT + "a"]) == 2
     with pytest.raises(BadRequestData):
         expand_entity({"id": "urn:x:e", "type": "T", "a": 1, DEFAULT + "a": 2}, core)
@@ -271,27 +304,64 @@ def test_same_attribute_by_term_and_iri_is_merged_or_rejected(core: Context) -> 
         ({"id": "urn:x:1", "type": "T", "a=b": 1}, "a=b"),
         ({"id": "urn:x:1", "type": "T", "@weird": 1}, "@weird"),
         ({"id": "urn:x:1", "type": "T", "a": None}, "attribute a"),
-        ({"id": "urn:x:1", "type": "T", "a": {"type": "Foo", "value": 1}}, "unknown attribute type"),
+        (
+            {"id": "urn:x:1", "type": "T", "a": {"type": "Foo", "value": 1}},
+            "unknown attribute type",
+        ),
         ({"id": "urn:x:1", "type": "T", "a": {"type": "Property"}}, "'value'"),
         ({"id": "urn:x:1", "type": "T", "a": {"type": "Property", "value": None}}, "null"),
-        ({"id": "urn:x:1", "type": "T", "r": {"type": "Relationship", "object": "x y"}}, "attribute r"),
-        ({"id": "urn:x:1", "type": "T", "r": {"type": "Relationship", "object": []}}, "attribute r"),
-        ({"id": "urn:x:1", "type": "T", "r": {"type": "Relationship", "value": "urn:a:b"}}, "'value' not allowed"),
-        ({"id": "urn:x:1", "type": "T", "g": {"type": "GeoProperty", "value": "POINT(1 2)"}}, "GeoJSON"),
-        ({"id": "urn:x:1", "type": "T", "g": {"type": "GeoProperty", "value": {"type": "Point"}}}, "coordinates"),
-        ({"id": "urn:x:1", "type": "T", "l": {"type": "LanguageProperty", "languageMap": []}}, "languageMap"),
+        (
+            {"id": "urn:x:1", "type": "T", "r": {"type": "Relationship", "object": "x y"}},
+            "attribute r",
+        ),
+        (
+            {"id": "urn:x:1", "type": "T", "r": {"type": "Relationship", "object": []}},
+            "attribute r",
+        ),
+        (
+            {"id": "urn:x:1", "type": "T", "r": {"type": "Relationship", "value": "urn:a:b"}},
+            "'value' not allowed",
+        ),
+        (
+            {"id": "urn:x:1", "type": "T", "g": {"type": "GeoProperty", "value": "POINT(1 2)"}},
+            "GeoJSON",
+        ),
+        (
+            {
+                "id": "urn:x:1",
+                "type": "T",
+                "g": {"type": "GeoProperty", "value": {"type": "Point"}},
+            },
+            "coordinates",
+        ),
+        (
+            {"id": "urn:x:1", "type": "T", "l": {"type": "LanguageProperty", "languageMap": []}},
+            "languageMap",
+        ),
         ({"id": "urn:x:1", "type": "T", "l": {"languageMap": {"fr": 3}}}, "'fr'"),
-        ({"id": "urn:x:1", "type": "T", "a": {"value": 1, "observedAt": "yesterday"}}, "observedAt"),
-        ({"id": "urn:x:1", "type": "T", "a": {"value": 1, "observedAt": "2020-01-01"}}, "observedAt"),
+        (
+            {"id": "urn:x:1", "type": "T", "a": {"value": 1, "observedAt": "yesterday"}},
+            "observedAt",
+        ),
+        (
+            {"id": "urn:x:1", "type": "T", "a": {"value": 1, "observedAt": "2020-01-01"}},
+            "observedAt",
+        ),
         ({"id": "urn:x:1", "type": "T", "a": {"value": 1, "datasetId": "ds1"}}, "datasetId"),
         ({"id": "urn:x:1", "type": "T", "a": {"value": 1, "unitCode": 7}}, "unitCode"),
         ({"id": "urn:x:1", "type": "T", "a": {"valueList": 3}}, "valueList"),
         ({"id": "urn:x:1", "type": "T", "a": {"objectList": ["nope"]}}, "objectList"),
         ({"id": "urn:x:1", "type": "T", "a": {"vocab": 3}}, "vocab"),
         ({"id": "urn:x:1", "type": "T", "a": {"vocab": ""}}, "vocab"),
-        ({"id": "urn:x:1", "type": "T", "a": {"value": 1, "sub": {"type": "Relationship"}}}, "a.sub"),
+        (
+            {"id": "urn:x:1", "type": "T", "a": {"value": 1, "sub": {"type": "Relationship"}}},
+            "a.sub",
+        ),
         ({"id": "urn:x:1", "type": "T", "a": {"value": 1, "sub": {"object": "bad uri"}}}, "a.sub"),
-        ({"id": "urn:x:1", "type": "T", "a": {"value": 1, "s": [{"value": 1}, {"value": 2}]}}, "one instance"),
+        (
+            {"id": "urn:x:1", "type": "T", "a": {"value": 1, "s": [{"value": 1}, {"value": 2}]}},
+            "one instance",
+        ),
         ({"id": "urn:x:1", "type": "T", "a": {"value": 1, "b c": 1}}, "b c"),
     ],
 )
@@ -385,7 +455,11 @@ def test_sys_attrs(stored: tuple[dict, Context]) -> None:
     assert full["createdAt"] == e["createdAt"]
     assert full["powerState"]["modifiedAt"] == e["modifiedAt"]
     concise = compact_entity(e, ctx, fmt="concise", sys_attrs=True)
-    assert concise["powerState"] == {"value": "off", "createdAt": e["createdAt"], "modifiedAt": e["modifiedAt"]}
+    assert concise["powerState"] == {
+        "value": "off",
+        "createdAt": e["createdAt"],
+        "modifiedAt": e["modifiedAt"],
+    }
 
 
 def test_attrs_pick_omit(stored: tuple[dict, Context]) -> None:
@@ -403,7 +477,10 @@ def test_attrs_pick_omit(stored: tuple[dict, Context]) -> None:
 def test_compact_attribute_alone(stored: tuple[dict, Context]) -> None:
     e, ctx = stored
     inst = e["attrs"][SL + "powerState"]
-    assert compact_attribute(SL + "powerState", inst, ctx, fmt="keyValues", sys_attrs=False, lang=None) == "off"
+    assert (
+        compact_attribute(SL + "powerState", inst, ctx, fmt="keyValues", sys_attrs=False, lang=None)
+        == "off"
+    )
     with pytest.raises(BadRequestData):
         compact_attribute(SL + "powerState", inst, ctx, fmt="xml", sys_attrs=False, lang=None)
 
@@ -445,7 +522,9 @@ def test_lang_star_or_none_keeps_language_map(lang: str | None, core: Context) -
     assert compact_entity(e, core, lang=lang)["name"]["type"] == "LanguageProperty"
 
 
-def test_compact_with_user_context_and_unknown_iris(resolver: ContextResolver, core: Context) -> None:
+def test_compact_with_user_context_and_unknown_iris(
+    resolver: ContextResolver, core: Context
+) -> None:
     doc, ctx = streetlight(resolver)
     e = expand_entity(doc, ctx)
     out = compact_entity(e, core)  # a requester without the smart-data-models context
@@ -473,7 +552,9 @@ def test_entity_to_feature(stored: tuple[dict, Context]) -> None:
     assert "id" not in f["properties"]
     assert f["properties"]["type"] == "Streetlight"
     assert f["properties"]["location"]["type"] == "GeoProperty"
-    f = entity_to_feature(e, ctx, geoproperty_iri=NGSILD + "location", fmt="keyValues", pick={"type"})
+    f = entity_to_feature(
+        e, ctx, geoproperty_iri=NGSILD + "location", fmt="keyValues", pick={"type"}
+    )
     assert f["properties"] == {"type": "Streetlight"}
     assert f["geometry"]["type"] == "Point"
     f = entity_to_feature(e, ctx, geoproperty_iri=DEFAULT + "nowhere")

@@ -144,7 +144,9 @@ def test_core_terms_are_protected() -> None:
         "ngsi-ld": "http://evil.example/",
         "@vocab": "http://evil.example/vocab/",
     }
-    ctx = ContextResolver().resolve([user, "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"])
+    ctx = ContextResolver().resolve(
+        [user, "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"]
+    )
     assert ctx.expand_term("location") == NGSILD + "location"
     assert ctx.expand_term("observedAt") == NGSILD + "observedAt"
     assert ctx.term_type("observedAt") == NGSILD + "DateTime"
@@ -295,7 +297,7 @@ def server():
         "/err": (500, b"{}"),
     }
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()

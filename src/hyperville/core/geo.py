@@ -11,14 +11,15 @@ Geometry model
 
 Distances (:func:`distance_m`)
     Point to point: the exact WGS84 geodesic (``pyproj.Geod.inv``, Karney, ~15 nm).
-    Otherwise: the closest pair of points is found in a local tangent-plane frame
-    (an affine map of lon/lat scaled by the ellipsoid's radii of curvature N·cos φ and M at the
-    frame centre, so lon/lat-straight edges stay straight), the frame is re-centred on that
-    pair once, and the result is the exact geodesic between the two points found. It is always
-    an upper bound of the true distance. Choosing the pair in the plane costs only a
-    second-order error (< 0.001 % in the tests) except for near-ties between two parts of a
-    geometry, where the first-order bound is |tan φ|·D/R: 0.87 % at D = 50 km and 48° N,
-    0.17 % at 10 km. No pyproj Transformer is needed, hence none to cache.
+    Point to line/polygon: for every edge, the foot of the perpendicular is found in a local
+    tangent plane centred on the point (lon/lat scaled by the radii of curvature N·cos φ and M
+    there, an affine map, so lon/lat-straight edges stay straight), then the exact geodesic to
+    each foot is measured and the least kept. The result is a true distance to a point of the
+    geometry, hence never below the exact value, and above it only by the second-order error
+    of the foot (< 0.001 % against a brute-force oracle from 50 m to 100 km, 0° to 84°).
+    Line/polygon to line/polygon: the same from every vertex of each to the edges of the other
+    (O(n·m) geodesics). Intersecting geometries are 0 m apart. Antimeridian-crossing pairs are
+    measured without wrapping, except point to point. No pyproj Transformer is used.
 """
 
 from __future__ import annotations
@@ -224,18 +225,51 @@ def geometry_bbox(obj: dict) -> tuple[float, float, float, float]:
 # --------------------------------------------------------------------------- distances
 
 
-def _frame(lon0: float, lat0: float) -> tuple[np.ndarray, np.ndarray]:
-    """Origin (deg) and scale (metres per degree) of the local tangent plane at (lon0, lat0)."""
-    s = math.sin(math.radians(lat0))
-    w = 1.0 - _E2 * s * s
-    n = _A_M / math.sqrt(w)  # prime-vertical radius of curvature
-    m = _A_M * (1.0 - _E2) / (w * math.sqrt(w))  # meridian radius of curvature
-    kx = max(math.radians(n * math.cos(math.radians(lat0))), 1e-3)
-    return np.array([lon0, lat0]), np.array([kx, math.radians(m)])
-
-
 def _geodesic_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return float(_GEOD.inv(lon1, lat1, lon2, lat2)[2])
+
+
+def _m_per_deg(lat_deg: np.ndarray) -> np.ndarray:
+    """(east, north) metres per degree at these latitudes: N·cos φ·π/180 and M·π/180."""
+    s = np.sin(np.radians(lat_deg))
+    w = 1.0 - _E2 * s * s
+    east = np.radians(_A_M / np.sqrt(w) * np.cos(np.radians(lat_deg)))
+    north = np.radians(_A_M * (1.0 - _E2) / (w * np.sqrt(w)))
+    return np.stack([np.maximum(east, 1e-3), north], axis=-1)
+
+
+def _segments(geom: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (lon, lat) of every edge of a (multi)line or of (multi)polygon rings."""
+    parts = shapely.get_parts(geom)
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        parts = shapely.get_rings(parts)
+    coords, index = shapely.get_coordinates(parts, return_index=True)
+    same = index[1:] == index[:-1]
+    return coords[:-1][same], coords[1:][same]
+
+
+def _points_to_segments_m(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> float:
+    """Least geodesic distance in metres from any point (n×2) to any lon/lat-straight edge."""
+    best = math.inf
+    step = max(1, 100_000 // len(starts))  # bound the n×m work arrays
+    for c in range(0, len(points), step):
+        pts = points[c : c + step]
+        p, k = pts[:, None, :], _m_per_deg(pts[:, 1])[:, None, :]  # each point's own plane
+        a, ab = (starts - p) * k, (ends - starts) * k  # (n, m, 2) metres
+        den = (ab * ab).sum(-1)
+        t = np.clip(-(a * ab).sum(-1) / np.where(den > 0, den, 1.0), 0.0, 1.0)
+        planar = np.hypot(*np.moveaxis(a + t[..., None] * ab, -1, 0))  # (n, m) metres
+        # the plane errs by ~tan|φ|·d/2R (first order): geodesics only for the near-best feet
+        low = float(planar.min())
+        tan = math.tan(math.radians(min(float(np.abs(pts[:, 1]).max()), 89.0)))
+        i, j = np.nonzero(planar <= low * (1.02 + 4.0 * tan * low / 6.3e6) + 1.0)
+        foot = starts[j] + t[i, j, None] * (ends[j] - starts[j])
+        if len(i) <= 4:  # scalar calls are ~10x cheaper than a tiny vectorised one
+            d = min(_geodesic_m(*pts[n], *f) for n, f in zip(i, foot, strict=True))
+        else:
+            d = float(np.min(_GEOD.inv(pts[i, 0], pts[i, 1], foot[:, 0], foot[:, 1])[2]))
+        best = min(best, d)
+    return best
 
 
 def distance_m(a: shapely.Geometry, b: shapely.Geometry) -> float:
@@ -244,19 +278,26 @@ def distance_m(a: shapely.Geometry, b: shapely.Geometry) -> float:
         raise ValueError("the distance to an empty geometry is undefined")
     if a.geom_type == "Point" and b.geom_type == "Point":
         return _geodesic_m(a.x, a.y, b.x, b.y)
+    if "GeometryCollection" in (a.geom_type, b.geom_type):
+        return min(distance_m(x, y) for x in shapely.get_parts(a) for y in shapely.get_parts(b))
     if shapely.intersects(a, b):
         return 0.0
-    xmin, ymin, xmax, ymax = b.bounds
-    origin = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
-    for _ in range(2):  # find the closest pair, then again in a frame centred on it
-        origin, scale = _frame(*origin)
-        line = shapely.shortest_line(
-            shapely.transform(a, lambda xy, o=origin, k=scale: (xy - o) * k),
-            shapely.transform(b, lambda xy, o=origin, k=scale: (xy - o) * k),
-        )
-        pair = shapely.get_coordinates(line) / scale + origin
-        origin = pair.mean(axis=0)
-    return _geodesic_m(pair[0, 0], pair[0, 1], pair[1, 0], pair[1, 1])
+    pts_a, pts_b = shapely.get_coordinates(a), shapely.get_coordinates(b)
+    a_points, b_points = a.geom_type in _POINTS, b.geom_type in _POINTS
+    if a_points and b_points:
+        n, m = len(pts_a), len(pts_b)
+        pa, pb = np.repeat(pts_a, m, axis=0), np.tile(pts_b, (n, 1))
+        return float(np.min(_GEOD.inv(pa[:, 0], pa[:, 1], pb[:, 0], pb[:, 1])[2]))
+    if a_points or b_points:
+        points, other = (pts_a, b) if a_points else (pts_b, a)
+        return _points_to_segments_m(points, *_segments(other))
+    # two disjoint lines/polygons: the closest pair has a vertex of one of them
+    return min(
+        _points_to_segments_m(pts_a, *_segments(b)), _points_to_segments_m(pts_b, *_segments(a))
+    )
+
+
+_POINTS = ("Point", "MultiPoint")
 
 
 # --------------------------------------------------------------------------- geo-queries
@@ -315,6 +356,12 @@ class GeoQuery:
             return -180.0, lat_lo, 180.0, lat_hi
         return xmin - dlon, lat_lo, xmax + dlon, lat_hi
 
+    @cached_property
+    def _segs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Edges of a (multi)line/polygon query geometry, for near (else None)."""
+        lines = ("LineString", "MultiLineString", "Polygon", "MultiPolygon")
+        return _segments(self.geometry) if self.geometry.geom_type in lines else None
+
     def candidate_bbox(self) -> tuple[float, float, float, float] | None:
         """A (min_lon, min_lat, max_lon, max_lat) box in degrees for an R*Tree pre-filter.
 
@@ -366,6 +413,8 @@ class GeoQuery:
             d = _geodesic_m(x, y, q.x, q.y)
         elif self._in_bounds(x, y) and shapely.intersects_xy(q, x, y):
             d = 0.0
+        elif self._segs is not None:
+            d = _points_to_segments_m(np.array([[x, y]]), *self._segs)
         else:
             d = distance_m(shapely.Point(x, y), q)
         return self._near_ok(d)

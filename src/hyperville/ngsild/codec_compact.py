@@ -86,6 +86,10 @@ def _simplified(inst: dict, ctx: Context, tags: tuple[str, ...] | None) -> objec
     return {"objectList": [o["object"] for o in inst["objectList"]]}
 
 
+def _has_dict(value: object) -> bool:
+    return isinstance(value, list) and any(isinstance(x, dict) for x in value)
+
+
 def _compact_vocab(v: object, ctx: Context) -> object:
     if isinstance(v, list):
         return [ctx.compact_iri(x) for x in v]
@@ -120,9 +124,8 @@ def _instance(
             if isinstance(value, dict) and (is_geometry(value) and iri in LOCATION_IRIS):
                 return out  # would be read back as a GeoProperty: keep the type
             del out["type"]
-            if len(out) == 1 and not isinstance(value, dict):
-                if not (isinstance(value, list) and any(isinstance(x, dict) for x in value)):
-                    return value
+            if len(out) == 1 and not isinstance(value, dict) and not _has_dict(value):
+                return value
         elif t == "GeoProperty":
             if len(out) == 2:
                 return out["value"]

@@ -71,13 +71,19 @@ def is_geometry(value: object) -> bool:
     )
 
 
+_valid_names: set[str] = set()
+
+
 def check_name(name: object, what: str = "attribute") -> str:
     """Validate an attribute or type name: a term or an IRI without forbidden characters."""
+    if type(name) is str and name in _valid_names:
+        return name
     if not isinstance(name, str) or not name:
         raise BadRequestData(f"invalid {what} name {name!r}")
     if name[0] == "@" or _FORBIDDEN_NAME.search(name):
-        # IRIs may carry '#' and '?' only after a scheme; terms never
         raise BadRequestData(f"invalid {what} name {name!r}: forbidden character")
+    if len(_valid_names) < 65536:
+        _valid_names.add(name)
     return name
 
 
@@ -330,7 +336,9 @@ def expand_entity(doc: dict, ctx: Context, *, partial: bool = False) -> dict:
         elif name == "scope":
             scopes = val if isinstance(val, list) else [val]
             if not scopes or not all(isinstance(s, str) and s[:1] == "/" for s in scopes):
-                raise BadRequestData(f"scope must be a string or strings starting with '/': {val!r}")
+                raise BadRequestData(
+                    f"scope must be a string or strings starting with '/': {val!r}"
+                )
             entity["scope"] = scopes
         elif name in ENTITY_SKIP:
             continue

@@ -1,30 +1,25 @@
 """JSON-LD ``@context`` resolution for NGSI-LD, offline first.
 
-A :class:`ContextResolver` turns the ``@context`` a client sent (a URL, an inline object, a list
-of both, or nothing) into a :class:`Context`: precomputed term maps for the two operations
-the broker needs on every request (``expand_term`` / ``compact_iri``), all dict lookups.
+:class:`ContextResolver` turns a client's ``@context`` (URL, inline object, list, or nothing)
+into a :class:`Context` with precomputed term maps: ``expand_term`` / ``compact_iri`` are dict
+lookups. Documents come from, in order:
 
-Where documents come from, in order:
+1. package data: every core context URL (v1.0…v1.9; v1.1–1.2 served by the v1.3 copy,
+   v1.5–1.7 and the un-versioned URL by v1.8);
+2. the cache directory: ``index.json`` there is one JSON object mapping a context URL to a file
+   path relative to the directory, e.g. ``{"https://example.org/ctx.jsonld": "ctx.jsonld"}``;
+3. the network (``allow_remote``): httpx GET, ``Accept: application/ld+json``, short timeout,
+   redirects followed; kept in memory and, if the directory is writable, saved there as
+   ``remote-<sha256>.jsonld`` and added to ``index.json``. Any failure raises
+   :class:`LdContextNotAvailable` naming the URL and is remembered ``NEGATIVE_TTL_S`` seconds.
 
-1. Built-in: every NGSI-LD core context URL (v1.0…v1.9; v1.1–v1.2 are served by the v1.3 copy,
-   v1.5–v1.7 by the v1.8 copy, and the un-versioned URL by v1.8) is read from package data.
-2. The cache directory, if given: a file ``index.json`` holding one JSON object that maps a
-   context URL to a file path relative to the directory, e.g.
-   ``{"https://example.org/ctx.jsonld": "example-ctx.jsonld"}``. It is read before any fetch.
-3. The network (if ``allow_remote``): an httpx GET with ``Accept: application/ld+json``, a short
-   timeout and redirects followed. A good document is kept in memory and, when the directory
-   is writable, stored as ``remote-<sha256 prefix>.jsonld`` and added to ``index.json``.
-   Any failure raises :class:`LdContextNotAvailable` naming the URL; failures are remembered
-   for ``NEGATIVE_TTL_S`` seconds so a dead server does not slow every request.
-
-Processing is the part of JSON-LD 1.1 context processing NGSI-LD needs: term definitions as
-strings, compact IRIs, or objects with ``@id``/``@type``/``@container``/``@prefix``; ``@vocab``;
-``@import``; nested remote references (depth limit ``MAX_DEPTH``, recursion is an error);
-``null`` in a list resets the user terms. Scoped contexts (``@context`` inside a term
-definition, e.g. ``ngsildproof`` in core v1.9) are ignored, so nothing is fetched for them.
-The core context is always applied last: its terms, prefixes and ``@vocab`` win over user
-definitions (the protected core). Compact IRIs in user term definitions may use the core
-prefixes (``ngsi-ld:``, ``geojson:``) even though the core is applied after them.
+Supported: term definitions as strings, compact IRIs or objects (``@id``, ``@type``,
+``@container``, ``@prefix``), terms defined through other terms/prefixes of the same context,
+``@vocab``, ``@import``, nested remote references (``MAX_DEPTH``; recursion is a
+BadRequestData), ``null`` resets user terms. Scoped contexts (``@context`` inside a term, e.g.
+``ngsildproof`` in core v1.9) are ignored, so nothing is fetched for them. The core context is
+applied last and protected: its terms, prefixes and ``@vocab`` win. User term definitions may
+use the core prefixes (``ngsi-ld:``, ``geojson:``).
 """
 
 from __future__ import annotations
@@ -44,18 +39,9 @@ from hyperville.core.errors import BadRequestData, LdContextNotAvailable
 
 CORE_CONTEXT_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 _CORE_PREFIX = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context"
-_BUILTIN_FILES = {
-    "": "v1.8",
-    "-v1.0": "v1.0",
-    "-v1.1": "v1.3",
-    "-v1.2": "v1.3",
-    "-v1.3": "v1.3",
-    "-v1.4": "v1.4",
-    "-v1.5": "v1.8",
-    "-v1.6": "v1.8",
-    "-v1.7": "v1.8",
-    "-v1.8": "v1.8",
-    "-v1.9": "v1.9",
+_BUILTIN_FILES = {"": "v1.8", "-v1.0": "v1.0", "-v1.4": "v1.4", "-v1.9": "v1.9"}
+_BUILTIN_FILES |= {f"-v1.{i}": "v1.3" for i in (1, 2, 3)} | {
+    f"-v1.{i}": "v1.8" for i in (5, 6, 7, 8)
 }
 BUILTIN_URLS = {_CORE_PREFIX + s + ".jsonld": v for s, v in _BUILTIN_FILES.items()}
 INDEX_FILE = "index.json"
@@ -84,10 +70,6 @@ def _builtin_document(version: str) -> dict:
         return doc
 
 
-def _is_core_url(url: str) -> bool:
-    return url in BUILTIN_URLS
-
-
 class _Layer:
     """Term state while processing contexts: IRI, @type and prefix flag per term, @vocab."""
 
@@ -98,12 +80,6 @@ class _Layer:
         self.types: dict[str, str] = {}
         self.prefixes: dict[str, str] = {}
         self.vocab: str | None = None
-
-    def copy(self) -> _Layer:
-        new = _Layer()
-        new.terms, new.types = dict(self.terms), dict(self.types)
-        new.prefixes, new.vocab = dict(self.prefixes), self.vocab
-        return new
 
     def apply(self, local: dict, fallback_prefixes: dict[str, str]) -> None:
         """Process one local context object into this layer (JSON-LD create term definition)."""
@@ -178,19 +154,6 @@ class _Layer:
 
 class Context:
     """A resolved ``@context``: the raw value plus precomputed term maps."""
-
-    __slots__ = (
-        "raw",
-        "link_url",
-        "vocab",
-        "_terms",
-        "_types",
-        "_prefixes",
-        "_reverse",
-        "_prefix_list",
-        "_expand_cache",
-        "_compact_cache",
-    )
 
     def __init__(self, raw: object, link_url: str | None, layer: _Layer) -> None:
         self.raw = raw
@@ -309,7 +272,7 @@ class ContextResolver:
         core_layer = _Layer()
         core_layer.apply(_builtin_document(BUILTIN_URLS[core_url]), {})
         self._core_layer = core_layer
-        self._core = Context(core_url, core_url, core_layer.copy())
+        self._core = Context(core_url, core_url, core_layer)  # layer dicts never mutated
 
     def core(self) -> Context:
         """The core context alone."""
@@ -380,7 +343,7 @@ class ContextResolver:
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in items):
             return None
-        urls = [v for v in items if not _is_core_url(v)]
+        urls = [v for v in items if v not in BUILTIN_URLS]
         if not urls:
             return items[0] if len(items) == 1 else self.core_url
         return urls[0] if len(urls) == 1 else None

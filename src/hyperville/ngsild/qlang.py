@@ -1,8 +1,7 @@
 """The NGSI-LD query languages ``q`` (CIM 009 clause 4.9) and ``scopeQ`` (clause 4.19).
 
-This module holds the AST and the ``q`` parser; :mod:`hyperville.ngsild.qlang_eval` holds
-``to_text``, ``resolve_names``, ``attr_names``, ``evaluate`` and the scopeQ parser and
-matcher, all re-exported here.
+Here: the AST and the ``q`` parser. In :mod:`~hyperville.ngsild.qlang_eval`, re-exported
+here: ``to_text``, ``resolve_names``, ``attr_names``, ``evaluate``, the scopeQ functions.
 
 Where the parser departs from the bare ABNF, on purpose: parentheses nest freely (spec
 example 6 nests two levels); unquoted URIs and bare words (``gender==Male``, example 12) are
@@ -34,11 +33,9 @@ if TYPE_CHECKING:
         to_text,
     )
 
-__all__ = [
-    "And", "AttrPath", "Comparison", "Exists", "Or", "Query", "Range", "ScopeMatch",
-    "ScopeQuery", "attr_names", "evaluate", "parse_q", "parse_scope_q", "resolve_names",
-    "scope_matches", "to_text",
-]  # fmt: skip
+__all__ = ["And", "AttrPath", "Comparison", "Exists", "Or", "Query", "Range", "ScopeMatch",
+           "ScopeQuery", "attr_names", "evaluate", "parse_q", "parse_scope_q",
+           "resolve_names", "scope_matches", "to_text"]  # fmt: skip
 
 MAX_QUERY_LENGTH = 10_000
 MAX_DEPTH = 64
@@ -56,10 +53,7 @@ def _typed(value: object) -> object:
 
 
 class _TypedEq:
-    """Equality and hash that keep ``True``, ``1`` and ``1.0`` apart (Python equates them).
-
-    ASTs are used as cache keys downstream: ``a==true`` must never hit ``a==1``'s entry.
-    """
+    """Equality and hash keeping ``True``, ``1``, ``1.0`` apart: ASTs serve as cache keys."""
 
     def _key(self) -> object:
         return _typed(tuple(vars(self).values()))
@@ -143,6 +137,7 @@ _SCALAR_RE = re.compile(
     r'|(?P<uri>[A-Za-z][A-Za-z0-9+.\-]*:[^\s"(),;|]+)'
     rf"|(?P<word>{NAME}))(?=[,;|)]|\.\.|\Z)"
 )
+_TOKEN_RE = re.compile(r"[^\s,;|)]*")
 END = ("", ";", "|", ")")
 
 
@@ -160,6 +155,8 @@ def is_name(text: str) -> bool:
 class Parser:
     """A recursive-descent parser over one string; ``pos`` is the 0-based cursor."""
 
+    or_ops: tuple[str, ...] = ("|",)
+
     def __init__(self, text: str, label: str) -> None:
         self.text, self.label, self.pos, self.depth = text, label, 0, 0
 
@@ -176,9 +173,10 @@ class Parser:
 
     def parse(self) -> object:
         node = self.or_expr()
+        if self.peek() == ")":
+            self.fail("';', '|' or end of text (unbalanced ')')")
         if self.pos < len(self.text):
-            extra = " (unbalanced ')')" if self.peek() == ")" else ""
-            self.fail(f"';', '|' or end of text{extra}")
+            self.fail("';', '|' or end of text")
         return node
 
     def or_expr(self) -> object:
@@ -212,8 +210,6 @@ class Parser:
 
 
 class _QParser(Parser):
-    or_ops = ("|",)
-
     def leaf(self) -> Query:
         path = self.attr_path()
         match = _OP_RE.match(self.text, self.pos)
@@ -302,6 +298,9 @@ class _QParser(Parser):
         if match is None:
             if self.peek() in (*END, ","):
                 self.fail("a value")
+            end = _TOKEN_RE.match(self.text, self.pos).end()
+            if self.text[end : end + 1].isspace():  # point at the space, not the token
+                self.fail("',', ';', '|', ')' or end of text", end)
             self.fail("a value: number, quoted string, true, false, date, time or URI")
         kind, text, at = match.lastgroup, match.group(), self.pos
         self.pos = match.end()
@@ -366,6 +365,7 @@ class _QParser(Parser):
 
 
 def check_text(text: object, label: str) -> str:
+    """Reject what is not a non-empty string of at most MAX_QUERY_LENGTH characters."""
     if not isinstance(text, str):
         raise BadRequestData(f"Invalid {label}: expected a string")
     if not text:
@@ -390,8 +390,8 @@ def _parse_q(text: str) -> Query:
 
 def __getattr__(name: str) -> object:
     # qlang_eval imports the AST from here; loading it lazily (PEP 562) avoids a circular
-    # import whichever of the two modules is imported first.
-    if name in __all__:  # only names not defined here reach this hook
+    # import whichever module comes first. Only names not defined here reach this hook.
+    if name in __all__:
         from hyperville.ngsild import qlang_eval
 
         return getattr(qlang_eval, name)

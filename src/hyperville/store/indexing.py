@@ -30,7 +30,7 @@ TARGET_KEYS = {
 INDEXED_MEMBERS = ("observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt")
 ATTRIBUTE_KINDS = tuple(TARGET_KEYS)
 MAX_COMPOUND_DEPTH = 4
-MAX_LIST_ITEMS = 100
+MAX_LIST_ITEMS = 1000
 
 TRUE_BLOB = b"\x01"
 FALSE_BLOB = b"\x00"
@@ -88,7 +88,6 @@ def index_rows(entity: dict) -> IndexRows:
                 geometry = instance.get("value")
                 if isinstance(geometry, dict):
                     geometries.append((iri, geometry))
-                continue
             _instance_values(iri, instance, values)
         attrs.append((iri, mask))
     return IndexRows(list(entity.get("type", ())), attrs, values, geometries)
@@ -98,13 +97,14 @@ def _instance_values(key: str, instance: dict, out: list[tuple[str, object]]) ->
     kind = instance.get("type", "Property")
     target = instance.get(TARGET_KEYS.get(kind, "value"))
     if kind == "LanguageProperty" and isinstance(target, dict):
-        for text in target.values():
-            _scalar_values(key, text, out, 0)
+        for lang, text in target.items():  # q may name a language: name[fr]=="…"
+            _scalar_values(key, text, out, MAX_COMPOUND_DEPTH)
+            _scalar_values(key + CMP + lang, text, out, MAX_COMPOUND_DEPTH)
     elif kind == "ListRelationship" and isinstance(target, list):
         for item in target[:MAX_LIST_ITEMS]:
             if isinstance(item, dict):
                 _scalar_values(key, item.get("object"), out, 0)
-    elif kind != "JsonProperty":
+    else:
         _scalar_values(key, target, out, 0)
     for member in INDEXED_MEMBERS:
         member_value = instance.get(member)
@@ -119,9 +119,8 @@ def _scalar_values(key: str, value: object, out: list[tuple[str, object]], depth
     if value is None:
         return
     if isinstance(value, list):
-        for item in value[:MAX_LIST_ITEMS]:
-            if not isinstance(item, list):
-                _scalar_values(key, item, out, depth)
+        # only scalar items: q compares list elements, it does not walk into them
+        out.extend((key, encode_scalar(i)) for i in value if not isinstance(i, list | dict))
         return
     if isinstance(value, dict):
         if depth >= MAX_COMPOUND_DEPTH:

@@ -20,6 +20,7 @@ from hyperville.store.indexing import MAX_COMPOUND_DEPTH, encode_scalar, index_k
 from hyperville.store.sqlite_names import NameTable
 
 NEVER = "0"
+ENTITY_MEMBERS = frozenset({"createdAt", "modifiedAt"})
 
 
 @dataclass
@@ -83,27 +84,36 @@ class _QCompiler:
             return NEVER, []
         return "EXISTS(SELECT 1 FROM entity_attrs WHERE nid=? AND pk=e.pk)", [nid]
 
+    def _inexact(self, path: qlang.AttrPath) -> tuple[str, list[object]]:
+        """A superset (the attribute is present); the reference evaluator decides exactly."""
+        self.exact = False
+        if path.attr in ENTITY_MEMBERS:
+            return "1", []
+        return self._attr_present(path.attr)
+
     def _exists(self, path: qlang.AttrPath) -> tuple[str, list[object]]:
-        if path.sub_attrs or path.compound:
-            self.exact = False  # a compound member has rows only for its scalar leaves
+        if path.sub_attrs or path.compound or path.attr in ENTITY_MEMBERS:
+            return self._inexact(path)  # a compound member has rows only for its scalar leaves
         return self._attr_present(path.attr)
 
     def _comparison(self, node: qlang.Comparison) -> tuple[str, list[object]]:
-        path = node.path
-        if len(path.compound) > MAX_COMPOUND_DEPTH:
-            self.exact = False
-            return self._attr_present(path.attr)
+        path, op, value = node.path, node.op, node.value
+        if (
+            path.attr in ENTITY_MEMBERS
+            or op in ("!=", "!~=")  # per-instance negations: no index form
+            or len(path.compound) > MAX_COMPOUND_DEPTH
+            or any(step == "*" or step.isdigit() for step in path.compound)
+            or _mentions_datetime(value)  # compared as instants, stored as text
+        ):
+            return self._inexact(path)
         nid = self.nid(index_key(path.attr, path.sub_attrs, path.compound))
         if nid is None:
-            return NEVER, []
-        condition, params = _value_condition(node.op, node.value)
-        if node.op in ("!=", "!~="):
-            sql = (
-                "(EXISTS(SELECT 1 FROM attr_values WHERE pk=e.pk AND nid=?) AND NOT "
-                f"EXISTS(SELECT 1 FROM attr_values WHERE pk=e.pk AND nid=? AND {condition}))"
-            )
-            return sql, [nid, nid, *params]
-        if node.op == "==" and not isinstance(node.value, qlang.Range):
+            return NEVER, []  # no entity has a scalar at this path
+        condition, params = _value_condition(op, value)
+        if op == "~=" or (op in (">", ">=", "<", "<=") and isinstance(value, str)):
+            # relationship objects are indexed text but never ordered or pattern-matched
+            self.exact = False
+        if op == "==" and not isinstance(value, qlang.Range):
             return f"e.pk IN (SELECT pk FROM attr_values WHERE nid=? AND {condition})", [
                 nid,
                 *params,
@@ -112,6 +122,16 @@ class _QCompiler:
             nid,
             *params,
         ]
+
+
+def _mentions_datetime(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(qlang.DATETIME_RE.match(value))
+    if isinstance(value, tuple):
+        return any(_mentions_datetime(v) for v in value)
+    if isinstance(value, qlang.Range):
+        return _mentions_datetime(value.low) or _mentions_datetime(value.high)
+    return False
 
 
 def _type_expr(node: object, names: NameTable, conn: sqlite3.Connection) -> tuple[str, list]:
