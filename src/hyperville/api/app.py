@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from hyperville.api import attributes, batch, discovery, entities
 from hyperville.api.problems import EXCEPTION_HANDLERS
+from hyperville.api.query_params import RejectUnknownParameters
 from hyperville.ngsild.context import ContextResolver
 from hyperville.settings import Settings
 from hyperville.store.base import EntityStore
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False
+    app.add_middleware(RejectUnknownParameters)
     app.state.settings = settings
     app.state.twin = Twin(the_store)
     app.state.contexts = ContextResolver(

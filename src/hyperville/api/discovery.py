@@ -86,7 +86,15 @@ async def list_attributes(request: Request) -> Response:
     ctx = await neg.query_context(request)
     infos = await anyio.to_thread.run_sync(request.app.state.twin.store.attributes, who.tenant)
     if _details(request):
-        body: object = [_attribute(info, ctx) for info in infos]
+        body: object = [
+            {
+                "id": info.attribute,
+                "type": "Attribute",
+                "attributeName": ctx.compact_iri(info.attribute),
+                "typeNames": sorted(ctx.compact_iri(t) for t in info.type_names),
+            }
+            for info in infos
+        ]
     else:
         body = {
             "id": f"urn:ngsi-ld:AttributeList:{uuid.uuid4()}",

@@ -48,6 +48,8 @@ def link_context_url(request: Request) -> str | None:
 async def read_json_body(request: Request, *, allowed: tuple[str, ...] = (JSON, JSON_LD)):
     """The parsed JSON body and its media type; 415/413/400 errors say what is wrong."""
     media_type = _media_type(request.headers.get("content-type"))
+    if media_type == MERGE_PATCH and request.method == "PATCH":
+        media_type = JSON  # RFC 7396 bodies are plain JSON with Link-header contexts
     if media_type not in allowed:
         raise UnsupportedMediaType(
             f"Content-Type {media_type or '(none)'} is not supported here; use "

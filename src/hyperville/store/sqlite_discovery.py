@@ -43,4 +43,4 @@ def attributes(conn: sqlite3.Connection, names: NameTable, tid: int) -> list[Att
         info = infos[attr_nid]
         info.attribute_types.update(kinds_of(kinds))
         info.type_names.add(names.get_name(type_nid, conn))
-    return sorted(infos.values(), key=lambda info: info.attribute)
+    return list(infos.values())  # first-seen order (interning order), as clients expect
