@@ -69,7 +69,7 @@ SCENARIOS: dict[str, dict] = {
     "upsert": {
         "title": "batch upsert of 1,000",
         "request": "POST /entityOperations/upsert (900 existing + 100 new)",
-        "connections": 4,
+        "connections": 2,
         "per_request": BATCH,
         "unit": "entities/s",
     },
@@ -103,7 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     p.add_argument("--connections", type=int, help="wrk connections for get/query/patch")
-    p.add_argument("--upsert-connections", type=int, default=4, help="wrk connections (4)")
+    p.add_argument("--upsert-connections", type=int, default=2, help="wrk connections (2)")
     p.add_argument("--load-concurrency", type=int, default=2, help="parallel load requests (2)")
     p.add_argument("--baseline-rows", type=int, default=200_000, help="raw SQLite rows (200000)")
     p.add_argument("--seed", type=int, default=42, help="data generator seed (42)")

@@ -1,5 +1,8 @@
 """Tests of hyperville.core.geo and hyperville.ngsild.geoquery (NGSI-LD geo-queries)."""
 
+# The catalogues below keep one case per line, whatever its length.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import math
@@ -325,7 +328,7 @@ def test_distance_to_empty_geometry_is_an_error() -> None:
         distance_m(shapely.Point(), shapely.Point(1, 2))
 
 
-# --------------------------------------------------------------------------- candidate_bbox property
+# --------------------------------------------------------------------------- candidate_bbox
 
 
 def inside(box: tuple[float, float, float, float], lon: float, lat: float) -> bool:

@@ -16,9 +16,10 @@ Distances (:func:`distance_m`)
     there, an affine map, so lon/lat-straight edges stay straight), then the exact geodesic to
     each foot is measured and the least kept. The result is a true distance to a point of the
     geometry, hence never below the exact value, and above it only by the second-order error
-    of the foot (< 0.001 % against a brute-force oracle from 50 m to 100 km, 0° to 84°).
+    of the foot: < 0.001 % against a brute-force oracle from 50 m to 100 km and 0° to 70°,
+    < 0.03 % at 85° and 25 km. Only near-best feet (by the plane) get a geodesic.
     Line/polygon to line/polygon: the same from every vertex of each to the edges of the other
-    (O(n·m) geodesics). Intersecting geometries are 0 m apart. Antimeridian-crossing pairs are
+    (O(n·m) in the plane). Intersecting geometries are 0 m apart. Antimeridian-crossing pairs are
     measured without wrapping, except point to point. No pyproj Transformer is used.
 """
 
@@ -53,19 +54,12 @@ _MAX_COLLECTION_DEPTH = 4
 
 def json_kind(value: object) -> str:
     """How a JSON value is named in error messages ("an array", "the number 3"…)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "a boolean"
     if isinstance(value, int | float):
         return f"the number {value}"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    kinds = {str: "a string", list: "an array", tuple: "an array", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _position(p: object, where: str) -> tuple[float, float]:

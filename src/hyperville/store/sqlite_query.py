@@ -109,6 +109,8 @@ class _QCompiler:
         nid = self.nid(index_key(path.attr, path.sub_attrs, path.compound))
         if nid is None:
             return NEVER, []  # no entity has a scalar at this path
+        if isinstance(value, bool) and op not in ("==",):
+            return NEVER, []  # booleans are only equal or not, never ordered
         condition, params = _value_condition(op, value)
         if op == "~=" or (op in (">", ">=", "<", "<=") and isinstance(value, str)):
             # relationship objects are indexed text but never ordered or pattern-matched
