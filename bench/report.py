@@ -87,9 +87,9 @@ def markdown(results: dict) -> str:
     add("#### Scenarios\n")
     add(
         "| scenario | client | requests | req/s | per second | p50 ms | p95 ms | p99 ms | max ms "
-        "| errors | server CPU | client CPU |"
+        "| errors | CPU server | CPU client | CPU other |"
     )
-    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in ORDER:
         s = results["scenarios"].get(name)
         if not s:
@@ -100,11 +100,12 @@ def markdown(results: dict) -> str:
             f"| {s['title']} | {s['tool']} | {s['requests']:,} | {_n(s['req_per_s'])} "
             f"| {_n(s['items_per_s'])} {s['unit']} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} "
             f"| {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {errors} | {s['server_cpu']:.2f} "
-            f"| {client} |"
+            f"| {client} | {s['other_cpu']:.2f} |"
         )
     add(
-        "\nCPU columns are cores used on average (CPU seconds ÷ wall seconds) by the server "
-        "process and by the load generator."
+        "\nCPU columns: cores used on average (CPU seconds ÷ wall seconds) by the server "
+        "process, by the load generator (wrk, or the harness's Python client for the initial "
+        "load), and by every other process of the machine (noise from outside the benchmark)."
     )
     q = meta["query"]
     add(

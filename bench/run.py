@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -200,14 +201,21 @@ def _say(msg: str) -> None:
     print(f"[bench] {msg}", flush=True)
 
 
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_load(server: ngsild_api.Server, args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     bodies = list(datagen.batches(args.entities, BATCH, seed=args.seed))
     gen_s = time.perf_counter() - t0
     _say(f"generated {args.entities} entities in {gen_s:.1f} s; loading them …")
-    cpu0 = server.cpu_seconds()
+    cpu0, busy0, self0 = server.cpu_seconds(), ngsild_api.machine_busy_seconds(), _self_cpu()
     res = ngsild_api.load(server.port, bodies, concurrency=args.load_concurrency)
     server_cpu = server.cpu_seconds() - cpu0
+    busy = ngsild_api.machine_busy_seconds() - busy0
+    client_cpu = _self_cpu() - self0
     lat = sorted(res["latencies_s"])
     requests = len(lat)
     ok = requests - len(res["failures"])
@@ -230,7 +238,8 @@ def run_load(server: ngsild_api.Server, args: argparse.Namespace) -> dict:
         "statuses": res["statuses"],
         "error_sample": res["failures"][0][1] if res["failures"] else "",
         "server_cpu": round(server_cpu / wall, 2),
-        "client_cpu": None,
+        "client_cpu": round(client_cpu / wall, 2),
+        "other_cpu": round(max(0.0, busy - server_cpu - client_cpu) / wall, 2),
     }
     _say(
         f"load: {out['items_per_s']:,.0f} entities/s ({wall:.1f} s), p95 {out['p95_ms']} ms, "
@@ -312,6 +321,7 @@ def run_scenario(
         "error_sample": r["sample"],
         "server_cpu": round(r["server_cpu_s"] / r["wall_s"], 2),
         "client_cpu": round(r["wrk_cpu_s"] / r["wall_s"], 2),
+        "other_cpu": round(r["other_cpu_s"] / r["wall_s"], 2),
         "wrk": r["command"],
     }
     if profile_to is not None and profile_to.exists():
@@ -319,7 +329,8 @@ def run_scenario(
     _say(
         f"{name}: {out['req_per_s']:,.0f} req/s, {out['items_per_s']:,.0f} {out['unit']}, "
         f"p50/p95/p99 {out['p50_ms']}/{out['p95_ms']}/{out['p99_ms']} ms, errors {errors}, "
-        f"server CPU {out['server_cpu']:.2f} cores, wrk {out['client_cpu']:.2f}"
+        f"CPU (cores) server {out['server_cpu']:.2f}, wrk {out['client_cpu']:.2f}, "
+        f"other {out['other_cpu']:.2f}"
     )
     return out
 
@@ -461,6 +472,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * (base['drift'] - 1):+.0f} % between the start and the end of the run"
         )
     for name, s in scenarios.items():
+        if s["other_cpu"] > 0.25:
+            warnings.append(
+                f"{name}: other processes used {s['other_cpu']:.2f} cores during the measurement"
+                " (a noisy machine: compare ratios, or run again)"
+            )
         if s["errors"]:
             warnings.append(
                 f"{name}: {s['errors']} failed requests (statuses {s['statuses']}): "

@@ -12,7 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hyperville import twin_ops as ops
-from hyperville.core.errors import AlreadyExists, HypervilleError, ResourceNotFound
+from hyperville.core.errors import (
+    AlreadyExists,
+    BadRequestData,
+    HypervilleError,
+    ResourceNotFound,
+)
 from hyperville.store.base import EntityQuery, EntityStore, QueryResult, StoreTx
 
 log = logging.getLogger(__name__)
@@ -136,10 +141,13 @@ class Twin:
                 except HypervilleError as error:
                     result.errors.append((entity_id, error))
                     continue
-                kind, after = change
+                kind, after, report = change
                 if kind == "create":
                     result.created.append(entity_id)
-                result.success.append(entity_id)
+                if report is not None and report.not_updated:
+                    result.errors.append((entity_id, _not_updated_error(entity_id, report)))
+                else:
+                    result.success.append(entity_id)
                 current[entity_id] = after
                 changes.append((kind, entity_id, after))
             return result, changes
@@ -164,18 +172,40 @@ class Twin:
         self._emit(tenant, [("delete", i, None) for i in result.success])  # type: ignore[attr-defined]
         return result  # type: ignore[return-value]
 
-    async def purge(self, tenant: str, query: EntityQuery) -> list[str]:
-        """Delete every entity matching ``query``; returns the ids deleted."""
+    async def purge(
+        self,
+        tenant: str,
+        query: EntityQuery,
+        *,
+        keep: frozenset[str] | None = None,
+        drop: frozenset[str] | None = None,
+    ) -> list[str]:
+        """Delete every entity matching ``query``; returns the ids purged.
 
-        def run(tx: StoreTx) -> list[str]:
+        With ``keep`` (only these attribute IRIs stay) or ``drop`` (these go), the matching
+        entities are kept and only lose attributes.
+        """
+        prune = keep is not None or drop is not None
+
+        def run(tx: StoreTx) -> tuple[list[str], list]:
             ids = tx.select_ids(query)
+            changes: list = []
             for entity_id in ids:
-                tx.delete(entity_id)
-            return ids
+                if not prune:
+                    tx.delete(entity_id)
+                    changes.append(("delete", entity_id, None))
+                    continue
+                entity = tx.get(entity_id)
+                if entity is None:
+                    continue
+                ops.prune_attrs(entity, ops.now_iso(), keep=keep, drop=drop)
+                tx.put(entity, is_new=False)
+                changes.append(("update", entity_id, entity))
+            return ids, changes
 
-        deleted = await self._write(tenant, run)
-        self._emit(tenant, [("delete", i, None) for i in deleted])  # type: ignore[attr-defined]
-        return deleted  # type: ignore[return-value]
+        purged, changes = await self._write(tenant, run)  # type: ignore[misc]
+        self._emit(tenant, changes)
+        return purged
 
 
 def _existing(tx: StoreTx, entity_id: str) -> dict:
@@ -185,9 +215,15 @@ def _existing(tx: StoreTx, entity_id: str) -> dict:
     return entity
 
 
+def _not_updated_error(entity_id: str, report: ops.UpdateReport) -> HypervilleError:
+    """A batch entity whose attributes were not all updated (noOverwrite)."""
+    details = "; ".join(f"{iri}: {reason}" for iri, reason in report.not_updated)
+    return BadRequestData(f"entity {entity_id}: some attributes were not updated: {details}")
+
+
 def _batch_one(
     tx: StoreTx, mode: str, options: frozenset[str], current: dict, entity: dict, now: str
-) -> tuple[str, dict]:
+) -> tuple[str, dict, ops.UpdateReport | None]:
     entity_id = entity["id"]
     existing = current.get(entity_id)
     if mode == "create" or (mode == "upsert" and existing is None):
@@ -195,23 +231,23 @@ def _batch_one(
             raise AlreadyExists(f"entity {entity_id} already exists")
         fresh = ops.new_entity(entity, now)
         tx.put(fresh, is_new=True)
-        return "create", fresh
+        return "create", fresh, None
     if existing is None:
         raise ResourceNotFound(f"entity {entity_id} not found")
+    report = None
     if mode == "upsert" and "update" not in options:
         after = ops.replaced_entity(existing, entity, now)
     else:
         after = existing
+        ops.merge_types(after, entity.get("type") or [])
         if mode == "merge":
-            ops.merge_types(after, entity.get("type") or [])
             ops.merge_scope(after, entity.get("scope"))
             ops.merge_attrs(after, entity.get("attrs", {}), now)
         else:
             if mode == "upsert":
-                ops.merge_types(after, entity.get("type") or [])
                 ops.merge_scope(after, entity.get("scope"))
-            ops.append_attrs(
+            report = ops.append_attrs(
                 after, entity.get("attrs", {}), now, overwrite="noOverwrite" not in options
             )
     tx.put(after, is_new=False)
-    return "update", after
+    return "update", after, report

@@ -14,6 +14,7 @@ from hyperville.core.errors import BadRequestData, ResourceNotFound
 
 SYSTEM_MEMBERS = ("createdAt", "modifiedAt")
 DELETE_MARK = "_delete"
+SCOPE_IRI = "https://uri.etsi.org/ngsi-ld/scope"
 
 
 def now_iso() -> str:
@@ -79,6 +80,16 @@ def append_attrs(
         changed = False
         for instance in instances:
             index = None if existing is None else _find(existing, instance.get("datasetId"))
+            if instance.get(DELETE_MARK):  # NGSI-LD Null in an update: delete the instance
+                if index is None:
+                    report.not_updated.append((iri, "attribute or instance does not exist"))
+                    continue
+                del existing[index]
+                if not existing:
+                    del current[iri]
+                    existing = None
+                changed = True
+                continue
             if index is None:
                 if only_existing:
                     report.not_updated.append((iri, "attribute or instance does not exist"))
@@ -97,6 +108,49 @@ def append_attrs(
     if report.updated:
         entity["modifiedAt"] = now
     return report
+
+
+def fragment_members(
+    entity: dict, fragment: dict, report: UpdateReport, now: str, *, mode: str
+) -> None:
+    """The ``type`` and ``scope`` members of an attribute fragment (CIM 009 5.6.2, 5.6.3).
+
+    Types are always added. ``mode`` says what a scope does: ``append`` replaces it,
+    ``noOverwrite`` adds its values, ``update`` replaces it only when the entity has one.
+    """
+    types = fragment.get("type")
+    if types:
+        merge_types(entity, types)
+        entity["modifiedAt"] = now
+    scope = fragment.get("scope")
+    if scope is None:
+        return
+    if mode == "noOverwrite":
+        merge_scope(entity, scope)
+    elif mode == "update" and not entity.get("scope"):
+        report.not_updated.append((SCOPE_IRI, "the entity has no scope to update"))
+        return
+    else:
+        entity["scope"] = list(scope)
+    report.updated.append(SCOPE_IRI)
+    entity["modifiedAt"] = now
+
+
+def delete_scope(entity: dict, now: str) -> None:
+    """DELETE /entities/{id}/attrs/scope."""
+    if not entity.get("scope"):
+        raise ResourceNotFound(f"entity {entity['id']} has no scope")
+    del entity["scope"]
+    entity["modifiedAt"] = now
+
+
+def prune_attrs(entity: dict, now: str, *, keep=None, drop=None) -> None:
+    """Purge with keep (only these attributes stay) or drop (these attributes go)."""
+    attrs = entity.get("attrs", {})
+    for iri in list(attrs):
+        if (keep is not None and iri not in keep) or (drop is not None and iri in drop):
+            del attrs[iri]
+    entity["modifiedAt"] = now
 
 
 def _merge_instance(target: dict, patch: dict, now: str) -> dict:
@@ -159,7 +213,16 @@ def partial_update_attr(entity: dict, iri: str, patch_instances: list[dict], now
             raise ResourceNotFound(
                 f"attribute {iri} has no instance with datasetId {patch.get('datasetId')}"
             )
+        if patch.get(DELETE_MARK):  # NGSI-LD Null: the instance is deleted
+            del existing[index]
+            continue
+        if patch.get("type") and patch["type"] != existing[index].get("type"):
+            raise BadRequestData(
+                f"attribute {iri} is a {existing[index].get('type')}, not a {patch['type']}"
+            )
         existing[index] = _merge_instance(existing[index], patch, now)
+    if not existing:
+        del entity["attrs"][iri]
     entity["modifiedAt"] = now
 
 

@@ -316,6 +316,26 @@ def test_point_to_polygon_distance_and_near() -> None:
     assert not entity_far.matches(g("Polygon", SQUARE))
 
 
+@pytest.mark.parametrize("lat", [0.0, 48.85, 70.0])
+@pytest.mark.parametrize("d_km", [1.0, 10.0, 50.0])
+def test_near_tie_between_two_edges(lat: float, d_km: float) -> None:
+    # a U-shaped line around the point: its west and east arms are almost equally far
+    west, east = GEOD.fwd(2.0, lat, -90, d_km * 1000)[:2], GEOD.fwd(2.0, lat, 90, d_km * 1005)[:2]
+    dy = d_km / 111.0
+    line = [[west[0], lat + dy], [west[0], lat - dy], [east[0], lat - dy], [east[0], lat + dy]]
+    oracle = brute_force_m([2.0, lat], line)
+    got = distance_m(shapely.Point(2.0, lat), shapely.LineString(line))
+    assert oracle * (1 - 1e-9) <= got <= oracle * 1.0001
+
+
+def test_polygon_to_polygon_distance() -> None:
+    a, b = parse_geometry(g("Polygon", INNER)), parse_geometry(g("Polygon", EAST))
+    corner = [2.4, 48.4]  # INNER's north-east corner, nearest to EAST's south-west corner
+    assert distance_m(a, b) == pytest.approx(oracle_m(corner, [2.5, 48.5]), rel=1e-6)
+    assert distance_m(b, a) == pytest.approx(distance_m(a, b), rel=1e-9)
+    assert distance_m(a, parse_geometry(g("Polygon", SQUARE))) == 0.0
+
+
 def test_line_to_line_distance() -> None:
     a = [[2.0, 48.0], [2.5, 48.0]]
     b = [[2.2, 48.1], [2.8, 48.3]]

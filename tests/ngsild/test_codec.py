@@ -516,10 +516,16 @@ def test_lang_filter(lang: str, chosen: str, text: str, core: Context) -> None:
     assert concise["name"]["value"] == text and "type" not in concise["name"]
 
 
-@pytest.mark.parametrize("lang", [None, "*"])
-def test_lang_star_or_none_keeps_language_map(lang: str | None, core: Context) -> None:
+def test_no_lang_keeps_language_map(core: Context) -> None:
     e = expand_entity(LANG_DOC, core)
-    assert compact_entity(e, core, lang=lang)["name"]["type"] == "LanguageProperty"
+    assert compact_entity(e, core)["name"]["type"] == "LanguageProperty"
+
+
+def test_lang_star_picks_any_language(core: Context) -> None:
+    e = expand_entity(LANG_DOC, core)
+    name = compact_entity(e, core, lang="*")["name"]
+    assert name["type"] == "Property"
+    assert name["value"] == LANG_DOC["name"]["languageMap"][name["lang"]]
 
 
 def test_compact_with_user_context_and_unknown_iris(

@@ -59,6 +59,14 @@ def ngsi_ld_routes() -> list[Route]:
             attributes.attr_resource,
             ["PATCH", "PUT", "DELETE"],
         ),
+        # an empty entity id: 400 (not 404), and PUT / PATCH without an id: 400 (not 405)
+        *_routes(f"{NGSI_LD}/entities", entities.entities_collection, ["PUT", "PATCH"]),
+        *_routes(f"{NGSI_LD}/entities//attrs", attributes.missing_entity_id, ["POST", "PATCH"]),
+        *_routes(
+            f"{NGSI_LD}/entities//attrs/{{attr}}",
+            attributes.missing_entity_id,
+            ["PATCH", "PUT", "DELETE"],
+        ),
         *_routes(f"{NGSI_LD}/entityOperations/create", batch.batch_create, ["POST"]),
         *_routes(f"{NGSI_LD}/entityOperations/upsert", batch.batch_upsert, ["POST"]),
         *_routes(f"{NGSI_LD}/entityOperations/update", batch.batch_update, ["POST"]),

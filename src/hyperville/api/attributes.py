@@ -10,20 +10,31 @@ from hyperville.api import negotiation as neg
 from hyperville.api.caller import caller, reading_caller
 from hyperville.api.entities import _entity_id, _twin
 from hyperville.api.params import options_of
-from hyperville.core.errors import BadRequestData
+from hyperville.core.errors import BadRequestData, ResourceNotFound
 from hyperville.ngsild import codec
 from hyperville.ngsild.context import Context
+
+
+CORE_NS = "https://uri.etsi.org/ngsi-ld/"
 
 
 def update_result(report: ops.UpdateReport, ctx: Context) -> Response:
     """204 when every attribute was changed, else 207 with the NGSI-LD UpdateResult."""
     if not report.not_updated:
         return Response(status_code=204)
+
+    # attribute names stay expanded, as the ETSI suite expects; core members (scope) compacted
+    def name(iri: str) -> str:
+        return (
+            ctx.compact_iri(iri)
+            if iri.startswith(CORE_NS) and "/default-context/" not in iri
+            else iri
+        )
+
     body = {
-        "updated": [ctx.compact_iri(i) for i in report.updated],
+        "updated": [name(i) for i in report.updated],
         "notUpdated": [
-            {"attributeName": ctx.compact_iri(i), "reason": reason}
-            for i, reason in report.not_updated
+            {"attributeName": name(i), "reason": reason} for i, reason in report.not_updated
         ],
     }
     return neg.json_response(body, status=207)
@@ -37,35 +48,68 @@ async def _fragment(request: Request) -> tuple[dict, Context]:
     return body, ctx
 
 
+def _expand_fragment(body: dict, ctx: Context, *, allow_null: bool) -> dict:
+    """An entity fragment: attributes plus the ``type`` and ``scope`` members (id ignored)."""
+    fragment = {k: v for k, v in body.items() if k != "id"}
+    return codec.expand_entity(fragment, ctx, partial=True, allow_null=allow_null)
+
+
 async def append_attrs(request: Request) -> Response:
     """POST /entities/{id}/attrs (options=noOverwrite keeps existing attributes)."""
     who = caller(request)
     entity_id = _entity_id(request)
     overwrite = "noOverwrite" not in options_of(request.query_params)
     body, ctx = await _fragment(request)
-    attrs = codec.expand_attributes(body, ctx)
-    report = await _twin(request).modify(
-        who.tenant, entity_id, lambda e, now: ops.append_attrs(e, attrs, now, overwrite=overwrite)
-    )
+    fragment = _expand_fragment(body, ctx, allow_null=False)
+
+    def change(entity: dict, now: str) -> ops.UpdateReport:
+        report = ops.append_attrs(entity, fragment["attrs"], now, overwrite=overwrite)
+        mode = "append" if overwrite else "noOverwrite"
+        ops.fragment_members(entity, fragment, report, now, mode=mode)
+        return report
+
+    report = await _twin(request).modify(who.tenant, entity_id, change)
     return update_result(report, ctx)
 
 
 async def update_attrs(request: Request) -> Response:
-    """PATCH /entities/{id}/attrs: only attributes that exist are updated."""
+    """PATCH /entities/{id}/attrs: only attributes that exist are updated; null deletes."""
     who = caller(request)
     entity_id = _entity_id(request)
     body, ctx = await _fragment(request)
-    attrs = codec.expand_attributes(body, ctx)
-    report = await _twin(request).modify(
-        who.tenant, entity_id, lambda e, now: ops.append_attrs(e, attrs, now, only_existing=True)
-    )
+    fragment = _expand_fragment(body, ctx, allow_null=True)
+
+    def change(entity: dict, now: str) -> ops.UpdateReport:
+        report = ops.append_attrs(entity, fragment["attrs"], now, only_existing=True)
+        ops.fragment_members(entity, fragment, report, now, mode="update")
+        return report
+
+    report = await _twin(request).modify(who.tenant, entity_id, change)
     return update_result(report, ctx)
 
 
 def _attr_iri(request: Request, ctx: Context) -> str:
     name = request.path_params["attr"]
     codec.check_name(name)
-    return ctx.expand_term(name)
+    iri = ctx.expand_term(name)
+    if iri[:1] == "@":
+        raise BadRequestData(f"{name!r} is not an attribute name")
+    return iri
+
+
+def _refuse_scope(iri: str) -> None:
+    if iri == ops.SCOPE_IRI:
+        raise BadRequestData("scope is not an attribute: change it with POST or PATCH …/attrs")
+
+
+def _stored_type(request: Request, tenant: str, entity_id: str, iri: str, fragment: dict) -> str:
+    """The type of the stored instance a partial update targets (its fragment may omit it)."""
+    entity = _twin(request).get(tenant, entity_id)
+    dataset_id = fragment.get("datasetId")
+    for instance in entity.get("attrs", {}).get(iri, []):
+        if instance.get("datasetId") == dataset_id:
+            return instance["type"]
+    raise ResourceNotFound(f"attribute {iri} (datasetId {dataset_id}) not found in {entity_id}")
 
 
 def _single_attribute(body: dict, name: str, ctx: Context, iri: str, *, allow_null: bool) -> list:
@@ -80,13 +124,14 @@ async def partial_update_attr(request: Request) -> Response:
     entity_id = _entity_id(request)
     body, ctx = await _fragment(request)
     iri = _attr_iri(request, ctx)
+    _refuse_scope(iri)
     fragment = {k: v for k, v in body.items() if k != "@context"}
     if not fragment:
         raise BadRequestData("the partial attribute update body is empty")
-    instances = codec.expand_attribute(request.path_params["attr"], iri, fragment, ctx, True)
-    if "type" not in fragment:
-        for instance in instances:  # an inferred type must not overwrite the stored one
-            instance.pop("type", None)
+    if "type" not in fragment:  # members of the stored attribute, whatever its type
+        fragment["type"] = _stored_type(request, who.tenant, entity_id, iri, fragment)
+    name = request.path_params["attr"]
+    instances = codec.expand_attribute(name, iri, fragment, ctx, True, need_value=False)
     await _twin(request).modify(
         who.tenant, entity_id, lambda e, now: ops.partial_update_attr(e, iri, instances, now)
     )
@@ -98,6 +143,7 @@ async def replace_attr(request: Request) -> Response:
     entity_id = _entity_id(request)
     body, ctx = await _fragment(request)
     iri = _attr_iri(request, ctx)
+    _refuse_scope(iri)
     instances = _single_attribute(body, request.path_params["attr"], ctx, iri, allow_null=False)
     await _twin(request).modify(
         who.tenant, entity_id, lambda e, now: ops.replace_attr(e, iri, instances, now)
@@ -113,6 +159,9 @@ async def delete_attr(request: Request) -> Response:
     params = request.query_params
     dataset_id = params.get("datasetId")
     delete_all = params.get("deleteAll") == "true"
+    if iri == ops.SCOPE_IRI:
+        await _twin(request).modify(who.tenant, entity_id, ops.delete_scope)
+        return Response(status_code=204)
     await _twin(request).modify(
         who.tenant,
         entity_id,
@@ -123,6 +172,11 @@ async def delete_attr(request: Request) -> Response:
 
 async def attrs_collection(request: Request) -> Response:
     return await (append_attrs if request.method == "POST" else update_attrs)(request)
+
+
+async def missing_entity_id(request: Request) -> Response:
+    """``/entities//attrs…``: the entity id is empty."""
+    raise BadRequestData("the entity id is missing from the path")
 
 
 async def attr_resource(request: Request) -> Response:

@@ -6,12 +6,14 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hyperville.api import linked
 from hyperville.api import negotiation as neg
 from hyperville.api.caller import caller, reading_caller
 from hyperville.api.entities import ENTITY_OFFERS, _settings, _twin, render_entities
 from hyperville.api.params import entity_query, options_of, render_options, require_uri
 from hyperville.core.errors import BadRequestData, HypervilleError
 from hyperville.ngsild import codec
+from hyperville.ngsild.codec_expand import NGSILD_NULL_ONLY
 from hyperville.ngsild.context import Context
 from hyperville.twin import BatchResult
 
@@ -35,15 +37,18 @@ async def _expand_all(
     """Expand each entity with its own @context; bad ones become per-entity errors."""
     link_ctx: Context | None = None
     if media_type == neg.JSON:
-        link_ctx = await neg.body_context(request, body, media_type)
+        link_ctx = await neg.resolve(request, neg.link_context_url(request))
     elif neg.link_context_url(request) is not None:
         raise BadRequestData("a Link @context header is not allowed with application/ld+json")
     entities, errors = [], []
+    null_mode = NGSILD_NULL_ONLY if partial else False  # JSON null is not valid JSON-LD
     for item in body:
         raw_id = item.get("id") if isinstance(item, dict) else None
         try:
             if not isinstance(item, dict):
                 raise BadRequestData("each batch item must be a JSON object")
+            if link_ctx is not None and "@context" in item:
+                raise BadRequestData("an @context member is only allowed with application/ld+json")
             if link_ctx is None:
                 if "@context" not in item:
                     raise BadRequestData("application/ld+json entities must carry an @context")
@@ -52,7 +57,7 @@ async def _expand_all(
                 ctx = link_ctx
             if partial and "id" not in item:
                 raise BadRequestData("each entity of the batch needs an id")
-            entities.append(codec.expand_entity(item, ctx, partial=partial))
+            entities.append(codec.expand_entity(item, ctx, partial=partial, allow_null=null_mode))
         except HypervilleError as error:
             errors.append((raw_id if isinstance(raw_id, str) else "", error))
     return entities, errors
@@ -183,11 +188,20 @@ async def query_post(request: Request) -> Response:
             reading_caller(request)
     headers = {"NGSILD-Results-Count": str(total)} if params.get("count") == "true" else None
     render_params = {k: params[k] for k in ("attrs", "pick", "omit", "lang") if k in params}
+    for key in ("options", "format"):  # in the URL, or in the body
+        if request.query_params.get(key):
+            render_params[key] = request.query_params[key]
     options = body.get("options")
     if options:
         render_params["options"] = ",".join(options) if isinstance(options, list) else str(options)
     if "format" in body:
         render_params["format"] = str(body["format"])
+    for key in ("join", "joinLevel", "containedBy"):
+        value = body.get(key, request.query_params.get(key))
+        if value is not None:
+            render_params[key] = ",".join(value) if isinstance(value, list) else str(value)
+    rendering = render_options(render_params, ctx)
+    cache = await linked.resolve_async(twin, who.tenant, found, rendering)
     return render_entities(
         request,
         found,
@@ -195,5 +209,6 @@ async def query_post(request: Request) -> Response:
         media,
         single=False,
         headers=headers,
-        options=render_options(render_params, ctx),
+        options=rendering,
+        linked_cache=cache,
     )

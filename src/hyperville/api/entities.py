@@ -6,10 +6,17 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hyperville.api import linked
 from hyperville.api import negotiation as neg
 from hyperville.api.caller import caller, reading_caller
-from hyperville.api.params import RenderOptions, entity_query, render_options, require_uri
-from hyperville.core.errors import BadRequestData
+from hyperville.api.params import (
+    RenderOptions,
+    check_query_filter,
+    entity_query,
+    render_options,
+    require_uri,
+)
+from hyperville.core.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from hyperville.ngsild import codec
 from hyperville.ngsild.context import Context
 from hyperville.twin_ops import require_same_id
@@ -39,22 +46,33 @@ def render_entities(
     single: bool,
     headers: dict[str, str] | None = None,
     options: RenderOptions | None = None,
+    linked_cache: dict[str, dict] | None = None,
 ) -> Response:
-    """Compact entities for the requester and wrap them in the negotiated representation."""
+    """Compact entities for the requester and wrap them in the negotiated representation.
+
+    ``linked_cache`` (from :func:`linked.resolve_async`) holds the linked entities of a
+    ``join``; a flat join answers an array, even for a single entity, when it found any.
+    """
     params = request.query_params
     if options is None:
         options = render_options(params, ctx)
     kwargs = options.codec_kwargs()
+    if options.dataset_ids is not None:
+        entities = [linked.select_datasets(e, options.dataset_ids) for e in entities]
     if media == neg.GEO_JSON:
         geoproperty = ctx.expand_term(params.get("geometryProperty", "location"))
         features = [
             codec.entity_to_feature(e, ctx, geoproperty_iri=geoproperty, **kwargs) for e in entities
         ]
-        body: object = (
-            features[0] if single else {"type": "FeatureCollection", "features": features}
-        )
+        body: dict = features[0] if single else {"type": "FeatureCollection", "features": features}
+        body["@context"] = neg.context_member(ctx)
         return neg.json_response(body, media_type=neg.GEO_JSON, ctx=ctx, headers=headers)
-    compacted = [codec.compact_entity(e, ctx, **kwargs) for e in entities]
+    if linked_cache is not None:
+        compacted = linked.render(entities, ctx, options, linked_cache)
+        if single and options.join == "flat" and len(compacted) > 1:
+            single = False
+    else:
+        compacted = [codec.compact_entity(e, ctx, **kwargs) for e in entities]
     if media == neg.JSON_LD:
         member = neg.context_member(ctx)
         for item in compacted:
@@ -68,7 +86,7 @@ async def create_entity(request: Request) -> Response:
     who = caller(request)
     body, media_type = await neg.read_json_body(request)
     if not isinstance(body, dict):
-        raise BadRequestData("an entity must be a JSON object")
+        raise InvalidRequest("an entity must be a JSON object")
     ctx = await neg.body_context(request, body, media_type)
     entity = codec.expand_entity(body, ctx)
     await _twin(request).create(who.tenant, entity)
@@ -79,21 +97,32 @@ async def retrieve_entity(request: Request) -> Response:
     media = neg.accepted(request, ENTITY_OFFERS)
     who = reading_caller(request)
     ctx = await neg.query_context(request)
-    entity = _twin(request).get(who.tenant, _entity_id(request))
-    return render_entities(request, [entity], ctx, media, single=True)
+    entity_id = _entity_id(request)
+    options = render_options(request.query_params, ctx)  # a bad request is 400, even if absent
+    twin = _twin(request)
+    entity = twin.get(who.tenant, entity_id)
+    if linked.projects_nothing(entity, options):
+        raise ResourceNotFound(f"entity {entity_id} has none of the requested attributes")
+    cache = await linked.resolve_async(twin, who.tenant, [entity], options)
+    return render_entities(
+        request, [entity], ctx, media, single=True, options=options, linked_cache=cache
+    )
 
 
 async def query_entities(request: Request) -> Response:
     media = neg.accepted(request, ENTITY_OFFERS)
     ctx = await neg.query_context(request)
     settings = _settings(request)
+    params = request.query_params
     query = entity_query(
-        request.query_params,
+        params,
         ctx,
         max_limit=settings.max_limit,
         default_limit=settings.default_limit,
+        require_filter=False,
     )
-    render_options(request.query_params, ctx)  # validate before touching the store
+    check_query_filter(params, query)
+    options = render_options(params, ctx)  # validate before touching the store
     who = caller(request)
     twin = _twin(request)
     if not twin.tenant_exists(who.tenant):
@@ -106,12 +135,26 @@ async def query_entities(request: Request) -> Response:
             media,
             single=False,
             headers={"NGSILD-Results-Count": "0"} if query.count else None,
+            options=options,
         )
     result = await anyio.to_thread.run_sync(twin.query, who.tenant, query)
     headers = {}
     if result.total is not None:
         headers["NGSILD-Results-Count"] = str(result.total)
-    return render_entities(request, result.entities, ctx, media, single=False, headers=headers)
+    found = result.entities
+    if options.pick is not None or options.omit is not None:  # nothing left: not an answer
+        found = [e for e in found if not linked.projects_nothing(e, options)]
+    cache = await linked.resolve_async(twin, who.tenant, found, options)
+    return render_entities(
+        request,
+        found,
+        ctx,
+        media,
+        single=False,
+        headers=headers,
+        options=options,
+        linked_cache=cache,
+    )
 
 
 async def replace_entity(request: Request) -> Response:
@@ -155,14 +198,37 @@ async def purge_entities(request: Request) -> Response:
     who = reading_caller(request)
     ctx = await neg.query_context(request)
     params = request.query_params
-    if not any(k in params for k in ("type", "id", "idPattern", "q", "georel", "scopeQ")):
-        raise BadRequestData("purging needs at least one of type, id, idPattern, q, georel, scopeQ")
-    query = entity_query(params, ctx, max_limit=10**9, default_limit=10**9)
-    await _twin(request).purge(who.tenant, query)
+    local = params.get("local") == "true"
+    if not local and not any(
+        k in params for k in ("type", "id", "idPattern", "q", "georel", "scopeQ")
+    ):
+        raise BadRequestData(
+            "purging needs local=true or one of type, id, idPattern, q, georel, scopeQ"
+        )
+    if "keep" in params and "drop" in params:
+        raise BadRequestData("keep and drop cannot be used together")
+    keep = _attr_set(params.get("keep"), ctx)
+    drop = _attr_set(params.get("drop"), ctx)
+    query = entity_query(
+        params, ctx, max_limit=10**9, default_limit=10**9, require_filter=not local
+    )
+    await _twin(request).purge(who.tenant, query, keep=keep, drop=drop)
     return Response(status_code=204)
 
 
+def _attr_set(value: str | None, ctx: Context) -> frozenset[str] | None:
+    """The attribute IRIs of a purge ``keep`` / ``drop`` parameter."""
+    if value is None:
+        return None
+    names = [n for n in value.split(",") if n]
+    if not names:
+        raise BadRequestData("keep / drop needs attribute names")
+    return frozenset(ctx.expand_term(codec.check_name(n)) for n in names)
+
+
 async def entities_collection(request: Request) -> Response:
+    if request.method in ("PUT", "PATCH"):
+        raise BadRequestData("the entity id is missing from the path")
     if request.method == "POST":
         return await create_entity(request)
     if request.method == "DELETE":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from hyperville.core.errors import BadRequestData
+from hyperville.api.projection import Projection, omitted, parse_projection, top_level
+from hyperville.core.errors import BadRequestData, InvalidRequest
 from hyperville.ngsild import qlang
 from hyperville.ngsild.context import Context
 from hyperville.ngsild.geoquery import parse_geoquery
@@ -20,6 +21,7 @@ FORMATS = {
     "simplified": "keyValues",
 }
 KNOWN_OPTIONS = {*FORMATS, "sysAttrs", "noOverwrite", "replace", "update", "temporalValues"}
+JOINS = ("flat", "inline", "@none")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class RenderOptions:
     pick: frozenset[str] | None = None
     omit: frozenset[str] | None = None
     lang: str | None = None
+    pick_tree: Projection | None = field(default=None, compare=False, hash=False)
+    omit_tree: Projection | None = field(default=None, compare=False, hash=False)
+    join: str | None = None  # "flat" or "inline" (linked entity retrieval, 4.5.23)
+    join_level: int = 1
+    contained_by: frozenset[str] = frozenset()
+    dataset_ids: frozenset[str] | None = None  # instances to show; "@none" = the default one
 
     def codec_kwargs(self) -> dict:
         return {
@@ -67,7 +75,7 @@ def options_of(params: Mapping[str, str]) -> set[str]:
     options = set(split_list(params.get("options")))
     unknown = options - KNOWN_OPTIONS
     if unknown:
-        raise BadRequestData(f"unknown option(s): {', '.join(sorted(unknown))}")
+        raise InvalidRequest(f"unknown option(s): {', '.join(sorted(unknown))}")
     return options
 
 
@@ -76,26 +84,56 @@ def render_options(params: Mapping[str, str], ctx: Context) -> RenderOptions:
     formats = {FORMATS[o] for o in options if o in FORMATS}
     if "format" in params:
         if params["format"] not in FORMATS:
-            raise BadRequestData(f"unknown format {params['format']!r}")
+            raise InvalidRequest(f"unknown format {params['format']!r}")
         formats = {FORMATS[params["format"]]}
     if len(formats) > 1:
         raise BadRequestData("options ask for more than one representation: " + ", ".join(formats))
     fmt = formats.pop() if formats else "normalized"
 
-    def names(key: str, *, allow_core: bool) -> frozenset[str] | None:
-        if key not in params:
-            return None
-        out = set()
-        for name in split_list(params[key]):
-            out.add(name if allow_core and name in ("id", "type") else ctx.expand_term(name))
-        return frozenset(out)
-
-    pick, omit = names("pick", allow_core=True), names("omit", allow_core=True)
-    if pick is not None and omit is not None:
+    attrs = None
+    if "attrs" in params:
+        names = split_list(params["attrs"])
+        if {"id", "type", "@id", "@type"} & set(names):
+            raise BadRequestData("attrs names attributes; id and type are not attributes")
+        attrs = frozenset(ctx.expand_term(name) for name in names)
+    pick_tree = _projection(params, "pick", ctx)
+    omit_tree = _projection(params, "omit", ctx)
+    if pick_tree is not None and omit_tree is not None:
         raise BadRequestData("pick and omit cannot be used together")
+    if attrs is not None and (pick_tree is not None or omit_tree is not None):
+        raise BadRequestData("attrs cannot be used together with pick or omit")
+    join = params.get("join") or None
+    if join is not None and join not in JOINS:
+        raise BadRequestData(f"join must be one of {', '.join(JOINS)}, not {join!r}")
+    join_level = _int(params, "joinLevel", 1) if params.get("joinLevel") else 1
+    contained_by = frozenset(require_uri(i) for i in split_list(params.get("containedBy") or None))
     return RenderOptions(
-        fmt, "sysAttrs" in options, names("attrs", allow_core=False), pick, omit, params.get("lang")
+        fmt,
+        "sysAttrs" in options,
+        attrs,
+        top_level(pick_tree),
+        omitted(omit_tree),
+        params.get("lang"),
+        pick_tree=pick_tree,
+        omit_tree=omit_tree,
+        join=None if join == "@none" else join,
+        join_level=join_level,
+        contained_by=contained_by,
+        dataset_ids=_dataset_ids(params),
     )
+
+
+def _dataset_ids(params: Mapping[str, str]) -> frozenset[str] | None:
+    if "datasetId" not in params:
+        return None
+    ids = split_list(params["datasetId"])
+    return frozenset(i if i == "@none" else require_uri(i, "datasetId") for i in ids)
+
+
+def _projection(params: Mapping[str, str], key: str, ctx: Context) -> Projection | None:
+    if key not in params:
+        return None
+    return parse_projection(params[key], key, ctx.expand_term)
 
 
 def _int(params: Mapping[str, str], key: str, default: int) -> int:
@@ -234,3 +272,16 @@ def _with_geoproperty(geo, iri: str):
     from dataclasses import replace
 
     return replace(geo, geoproperty=iri)
+
+
+def check_query_filter(params: Mapping[str, str], query: EntityQuery) -> None:
+    """GET /entities needs a type, attrs, q, geo-query or scopeQ, unless ``local=true``
+    (CIM 009 6.4.3.2); ids and idPattern only narrow such a query down."""
+    if _bool(params, "local"):
+        return
+    if not (
+        query.types or query.type_expr or query.attrs_any or query.q or query.geo or query.scope_q
+    ):
+        raise BadRequestData(
+            "a query needs at least one of type, attrs, q, geo-query or scopeQ (or local=true)"
+        )

@@ -100,3 +100,11 @@ def _merge(a: Projection | None, b: Projection | None) -> Projection | None:
 def top_level(projection: Projection | None) -> frozenset[str] | None:
     """The member keys of a projection's first level (what the codec filters on)."""
     return None if projection is None else frozenset(projection)
+
+
+def omitted(projection: Projection | None) -> frozenset[str] | None:
+    """The members an ``omit`` projection removes: those without braces (``locatedAt{name}``
+    keeps ``locatedAt`` and omits ``name`` of the linked entity)."""
+    if projection is None:
+        return None
+    return frozenset(key for key, nested in projection.items() if nested is None)

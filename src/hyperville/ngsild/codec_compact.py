@@ -6,8 +6,8 @@ dropped where the value member reveals it, a lone value given bare), ``keyValues
 JsonProperty -> ``{"json": …}``, VocabProperty -> ``{"vocab": …}``, ListProperty ->
 ``{"valueList": […]}``, ListRelationship -> ``{"objectList": [uri, …]}``; a multi-instance
 attribute -> ``{"dataset": {"@none" | datasetId: value}}``). ``lang`` (4.15): a LanguageProperty
-becomes a Property holding the best matching string plus a ``lang`` member; ``*`` or no
-``lang`` keeps the languageMap. GeoJSON (4.5.16 / 6.3.15): :func:`entity_to_feature`.
+becomes a Property holding the best matching string plus a ``lang`` member (any string for
+``*``); no ``lang`` keeps the languageMap. GeoJSON (4.5.16 / 6.3.15): :func:`entity_to_feature`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ _SCOPE_IRI = NGSILD + "scope"
 
 @lru_cache(maxsize=256)
 def parse_lang(lang: str | None) -> tuple[str, ...] | None:
-    """Language ranges of a ``lang`` parameter, best first; None keeps languageMaps."""
+    """Language ranges of a ``lang`` parameter, best first; None keeps languageMaps.
+
+    ``*`` asks for any language (4.15): a LanguageProperty then still becomes a Property
+    holding one of its strings (``@none`` if present, else the first)."""
     if lang is None:
         return None
     ranges = []
@@ -41,7 +44,7 @@ def parse_lang(lang: str | None) -> tuple[str, ...] | None:
         if tag and q > 0:
             ranges.append((-q, i, tag.strip()))
     tags = tuple(t for _, _, t in sorted(ranges))
-    return None if not tags or tags == ("*",) else tags
+    return tags or None
 
 
 def pick_language(lmap: dict, tags: tuple[str, ...]) -> tuple[str, object]:

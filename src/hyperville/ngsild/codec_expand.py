@@ -55,6 +55,8 @@ ENTITY_SKIP = frozenset(("@context", "createdAt", "modifiedAt", "deletedAt"))
 MAX_NESTING = 16
 _URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+\Z")
 _FORBIDDEN_NAME = re.compile(r"[\s<>\"'=;()\[\]&?\\{}|^`]|[\x00-\x1f\x7f]")
+NGSILD_NULL_ONLY = "ngsild"
+"""``allow_null`` mode where only NGSI-LD Null deletes: a JSON null is invalid JSON-LD (batches)."""
 
 
 def is_uri(value: object) -> bool:
@@ -126,6 +128,13 @@ def _delete(t: str, d: dict | None) -> dict:
     return inst
 
 
+def _json_null(name: str, allow_null: object) -> None:
+    if allow_null == NGSILD_NULL_ONLY:
+        raise BadRequestData(
+            f"attribute {name}: a JSON null is not valid JSON-LD; use {NULL_URI} to delete"
+        )
+
+
 def _is_null(t: str, v: object) -> bool:
     if v is None or v == NULL_URI:
         return True
@@ -187,14 +196,27 @@ def _value(name: str, t: str, v: object, ctx: Context) -> object:
 
 
 def expand_instance(
-    name: str, iri: str, d: object, ctx: Context, allow_null: bool, depth: int = 0
+    name: str,
+    iri: str,
+    d: object,
+    ctx: Context,
+    allow_null: bool | str,
+    depth: int = 0,
+    *,
+    need_value: bool = True,
 ) -> dict:
-    """Expand one attribute instance (normalized or concise) of attribute ``name``."""
+    """Expand one attribute instance (normalized or concise) of attribute ``name``.
+
+    ``need_value=False`` (partial attribute update) accepts an instance without its value
+    member; its ``type`` must then be given.
+    """
     if depth > MAX_NESTING:
         raise BadRequestData(f"attribute {name}: sub-attributes nested too deeply")
     if not isinstance(d, dict):
         if d is None or (allow_null and d == NULL_URI):
             if allow_null:
+                if d is None:
+                    _json_null(name, allow_null)
                 return _delete("Property", None)
             raise BadRequestData(f"attribute {name}: null is not a valid value")
         return {"type": "Property", "value": d}
@@ -209,6 +231,8 @@ def expand_instance(
         if k == value_key:
             if v is None or (allow_null and _is_null(t, v)):
                 if allow_null:
+                    if v is None:
+                        _json_null(name, allow_null)
                     return _delete(t, d)
                 raise BadRequestData(f"attribute {name}: {t} {value_key} must not be null")
             inst[k] = _value(name, t, v, ctx)
@@ -240,15 +264,19 @@ def expand_instance(
             if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
                 raise BadRequestData(f"attribute {name}: sub-attribute {k} must be one instance")
             inst[sub_iri] = expand_instance(f"{name}.{k}", sub_iri, v, ctx, allow_null, depth + 1)
-    if value_key not in inst:
+    if value_key not in inst and need_value:
         raise BadRequestData(f"attribute {name}: a {t} needs a {value_key!r} member")
     return inst
 
 
-def expand_attribute(name: str, iri: str, val: object, ctx: Context, allow_null: bool) -> list:
+def expand_attribute(
+    name: str, iri: str, val: object, ctx: Context, allow_null: bool | str, *, need_value=True
+) -> list:
     """Expand an attribute's value: one instance, or an array of instances (datasetIds)."""
     if isinstance(val, list) and val and all(isinstance(x, dict) for x in val):
-        instances = [expand_instance(name, iri, x, ctx, allow_null) for x in val]
+        instances = [
+            expand_instance(name, iri, x, ctx, allow_null, need_value=need_value) for x in val
+        ]
         seen: set = set()
         for inst in instances:
             ds = inst.get("datasetId")
@@ -257,7 +285,7 @@ def expand_attribute(name: str, iri: str, val: object, ctx: Context, allow_null:
                 raise BadRequestData(f"attribute {name}: {which} given twice")
             seen.add(ds)
         return instances
-    return [expand_instance(name, iri, val, ctx, allow_null)]
+    return [expand_instance(name, iri, val, ctx, allow_null, need_value=need_value)]
 
 
 def _attr_iri(name: str, ctx: Context) -> str:
@@ -310,18 +338,25 @@ def expand_types(value: object, ctx: Context) -> list[str]:
     out: list[str] = []
     for n in names:
         iri = ctx.expand_term(check_name(n, "entity type"))
+        if iri[:1] == "@":
+            raise BadRequestData(f"entity type {n!r} is a JSON-LD keyword, not a type name")
         if iri not in out:
             out.append(iri)
     return out
 
 
-def expand_entity(doc: dict, ctx: Context, *, partial: bool = False) -> dict:
+def expand_entity(
+    doc: dict, ctx: Context, *, partial: bool = False, allow_null: bool | str | None = None
+) -> dict:
     """Expand a compact entity (normalized or concise) to the internal shape.
 
     System attributes and ``@context`` are ignored. ``partial=True`` (PATCH / merge bodies):
     id and type are optional and null values are deletion markers, as with
-    ``expand_attributes(..., allow_null=True)``.
+    ``expand_attributes(..., allow_null=True)``. ``allow_null`` overrides that last part
+    (``NGSILD_NULL_ONLY``: only ``urn:ngsi-ld:null`` deletes).
     """
+    if allow_null is None:
+        allow_null = partial
     if not isinstance(doc, dict):
         raise BadRequestData("an entity must be a JSON object")
     entity: dict = {}
@@ -344,7 +379,7 @@ def expand_entity(doc: dict, ctx: Context, *, partial: bool = False) -> dict:
             continue
         else:
             iri = _attr_iri(name, ctx)
-            _merge(attrs, iri, name, expand_attribute(name, iri, val, ctx, partial))
+            _merge(attrs, iri, name, expand_attribute(name, iri, val, ctx, allow_null))
     if not partial:
         if "id" not in entity:
             raise BadRequestData("entity id is missing")
