@@ -19,8 +19,24 @@ from hyperville.store.base import EntityQuery
 V = "https://uri.etsi.org/ngsi-ld/default-context/"
 T = V + "Thing"
 NAMES = ("a", "b", "c")
-SCALAR_POOL = [-3, -1, 0, 1, 2, 3, 0.5, 1.0, 2.5, "x", "y", "1", "urn:ngsi-ld:X:1",
-               "2024-01-01T00:00:00Z", True, False]
+SCALAR_POOL = [
+    -3,
+    -1,
+    0,
+    1,
+    2,
+    3,
+    0.5,
+    1.0,
+    2.5,
+    "x",
+    "y",
+    "1",
+    "urn:ngsi-ld:X:1",
+    "2024-01-01T00:00:00Z",
+    True,
+    False,
+]
 SCALARS = st.sampled_from(SCALAR_POOL)
 
 
@@ -47,7 +63,9 @@ def _instance(rng):
     if rng.random() < 0.5:
         instance[V + "s"] = {"type": "Property", "value": rng.choice(SCALAR_POOL)}
     if rng.random() < 0.5:
-        instance["observedAt"] = rng.choice(["2024-01-01T00:00:00.000Z", "2025-06-01T00:00:00.000Z"])
+        instance["observedAt"] = rng.choice(
+            ["2024-01-01T00:00:00.000Z", "2025-06-01T00:00:00.000Z"]
+        )
     return instance
 
 
@@ -119,7 +137,9 @@ def loaded(tmp_path_factory):
     store.close()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(query=QUERIES)
 def test_sql_filter_agrees_with_the_reference_evaluator(loaded, query):
     store, population = loaded
@@ -140,8 +160,20 @@ def geo_store(tmp_path_factory):
     store.open()
     population = []
     for i, (lon, lat) in enumerate(GEO_POINTS):
-        population.append({"id": f"urn:ngsi-ld:Thing:{i}", "type": [T], "attrs": {
-            V + "location": [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}]}})
+        population.append(
+            {
+                "id": f"urn:ngsi-ld:Thing:{i}",
+                "type": [T],
+                "attrs": {
+                    V + "location": [
+                        {
+                            "type": "GeoProperty",
+                            "value": {"type": "Point", "coordinates": [lon, lat]},
+                        }
+                    ]
+                },
+            }
+        )
 
     def run(tx):
         for entity in population:
@@ -157,9 +189,17 @@ def geo_store(tmp_path_factory):
     [
         ("near;maxDistance==2000", "Point", "[0.5,49.5]"),
         ("near;minDistance==3000", "Point", "[0.5,49.5]"),
-        ("within", "Polygon", "[[[0.47,49.47],[0.53,49.47],[0.53,49.53],[0.47,49.53],[0.47,49.47]]]"),
+        (
+            "within",
+            "Polygon",
+            "[[[0.47,49.47],[0.53,49.47],[0.53,49.53],[0.47,49.53],[0.47,49.47]]]",
+        ),
         ("intersects", "Polygon", "[[[0.5,49.5],[0.6,49.5],[0.6,49.6],[0.5,49.5]]]"),
-        ("disjoint", "Polygon", "[[[0.47,49.47],[0.53,49.47],[0.53,49.53],[0.47,49.53],[0.47,49.47]]]"),
+        (
+            "disjoint",
+            "Polygon",
+            "[[[0.47,49.47],[0.53,49.47],[0.53,49.53],[0.47,49.53],[0.47,49.47]]]",
+        ),
         ("equals", "Point", "[0.52,49.49]"),
     ],
 )

@@ -19,7 +19,10 @@ def light(n: int, **attrs) -> dict:
         V + "wattage": [{"type": "Property", "value": 10 * n, "unitCode": "WTT"}],
         V + "refCabinet": [{"type": "Relationship", "object": f"urn:ngsi-ld:Cabinet:{n % 3}"}],
         V + "location": [
-            {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [0.5 + n / 1000, 49.5]}}
+            {
+                "type": "GeoProperty",
+                "value": {"type": "Point", "coordinates": [0.5 + n / 1000, 49.5]},
+            }
         ],
     }
     base.update(attrs)
@@ -70,7 +73,10 @@ def test_failed_write_function_rolls_back_only_itself(store):
         tx.put(light(1), is_new=True)
         raise AlreadyExists("boom")
 
-    futures = [store.submit("", failing), store.submit("", lambda tx: tx.put(light(2), is_new=True))]
+    futures = [
+        store.submit("", failing),
+        store.submit("", lambda tx: tx.put(light(2), is_new=True)),
+    ]
     with pytest.raises(AlreadyExists):
         futures[0].result()
     futures[1].result()
@@ -135,13 +141,17 @@ def test_persists_across_reopen(make_store):
     second = make_store()
     assert second.get_entity("", light(2)["id"]) == light(2)
     assert ids(second.query_entities("", EntityQuery(types=(LIGHT,), q=_q("wattage>=10")))) == [
-        light(1)["id"], light(2)["id"]
+        light(1)["id"],
+        light(2)["id"],
     ]
 
 
 def test_discovery(store):
-    bin_entity = {"id": "urn:ngsi-ld:WasteContainer:1", "type": [BIN],
-                  "attrs": {V + "fillingLevel": [{"type": "Property", "value": 0.4}]}}
+    bin_entity = {
+        "id": "urn:ngsi-ld:WasteContainer:1",
+        "type": [BIN],
+        "attrs": {V + "fillingLevel": [{"type": "Property", "value": 0.4}]},
+    }
     put_all(store, [light(1), light(2), bin_entity])
     types = {info.type: info for info in store.entity_types("")}
     assert types[LIGHT].entity_count == 2 and types[BIN].entity_count == 1

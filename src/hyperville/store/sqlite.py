@@ -8,6 +8,7 @@ many small writes share one commit. Reads use one connection per thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -39,7 +40,7 @@ _STOP = object()
 
 
 class SQLiteStore(EntityStore):
-    """Entities of every tenant in one SQLite file (``:memory:`` is not supported: use a temp file)."""
+    """Entities of every tenant in one SQLite file (``:memory:`` cannot be shared: use a file)."""
 
     def __init__(
         self, path: str | Path, *, synchronous: str = "NORMAL", batch_max: int = 512
@@ -79,10 +80,8 @@ class SQLiteStore(EntityStore):
         self._writer = None
         with self._conns_lock:
             for conn in self._all_conns:
-                try:
+                with contextlib.suppress(sqlite3.Error):  # closing anyway
                     conn.close()
-                except sqlite3.Error:  # pragma: no cover - closing anyway
-                    pass
             self._all_conns.clear()
         self._local = threading.local()
         if self._write_conn is not None:

@@ -214,9 +214,12 @@ def _compile_geo(out: Compiled, conn: sqlite3.Connection, names: NameTable, geo)
     def geo_check(entity: dict) -> bool:
         for instance in entity.get("attrs", {}).get(prop, ()):
             value = instance.get("value")
-            if instance.get("type") == "GeoProperty" and isinstance(value, dict):
-                if geo.matches(value):
-                    return True
+            if (
+                instance.get("type") == "GeoProperty"
+                and isinstance(value, dict)
+                and geo.matches(value)
+            ):
+                return True
         return False
 
     out.checks.append(geo_check)
