@@ -22,11 +22,43 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def machine_busy_seconds() -> float:
-    """CPU time spent by every process of the machine so far (all cores, /proc/stat)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    busy = sum(fields[:8]) - fields[3] - fields[4]  # minus idle and iowait (no guest double count)
-    return busy / os.sysconf("SC_CLK_TCK")
+PF_KTHREAD = 0x00200000
+
+
+def cpu_snapshot() -> dict:
+    """CPU seconds so far of the whole machine (busy, without steal), of interrupts, of steal,
+    and of kernel threads (I/O writeback, journaling…), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = f
+    kthreads = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[6]) & PF_KTHREAD:
+            kthreads += int(fields[11]) + int(fields[12])
+    return {
+        "busy": (user + nice + system + irq + softirq) / tick,
+        "irq": (irq + softirq) / tick,
+        "steal": steal / tick,
+        "kthreads": kthreads / tick,
+    }
+
+
+def cpu_split(before: dict, after: dict, server_s: float, client_s: float, wall_s: float) -> dict:
+    """Cores used on average during a measurement: server, client, kernel, everything else."""
+    d = {k: after[k] - before[k] for k in before}
+    kernel = d["irq"] + d["kthreads"]
+    other = max(0.0, d["busy"] - server_s - client_s - kernel)
+    return {
+        "server_cpu": round(server_s / wall_s, 2),
+        "client_cpu": round(client_s / wall_s, 2),
+        "kernel_cpu": round(kernel / wall_s, 2),
+        "other_cpu": round(other / wall_s, 2),
+        "steal_cpu": round(d["steal"] / wall_s, 2),
+    }
 
 
 class Server:
@@ -85,11 +117,15 @@ class Server:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def rss_mb(self) -> float:
+    def memory_mb(self) -> dict:
+        """Resident memory: anonymous (heap, SQLite page caches) and file-backed (mmap)."""
+        out = {}
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile", "Threads"):
+                value = int(rest.split()[0])
+                out[key] = value if key == "Threads" else round(value / 1024, 1)
+        return out
 
 
 class Client:

@@ -87,9 +87,9 @@ def markdown(results: dict) -> str:
     add("#### Scenarios\n")
     add(
         "| scenario | client | requests | req/s | per second | p50 ms | p95 ms | p99 ms | max ms "
-        "| errors | CPU server | CPU client | CPU other |"
+        "| errors | CPU server | CPU client | CPU kernel | CPU other |"
     )
-    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in ORDER:
         s = results["scenarios"].get(name)
         if not s:
@@ -100,14 +100,16 @@ def markdown(results: dict) -> str:
             f"| {s['title']} | {s['tool']} | {s['requests']:,} | {_n(s['req_per_s'])} "
             f"| {_n(s['items_per_s'])} {s['unit']} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} "
             f"| {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {errors} | {s['server_cpu']:.2f} "
-            f"| {client} | {s['other_cpu']:.2f} |"
+            f"| {client} | {s['kernel_cpu']:.2f} | {s['other_cpu']:.2f} |"
         )
     add(
         "\nCPU columns: cores used on average (CPU seconds ÷ wall seconds) by the server "
         "process, by the load generator (wrk, or the harness's Python client for the initial "
-        "load), and by every other process of the machine (noise from outside the benchmark)."
+        "load), by the kernel (interrupts and kernel threads: network, I/O writeback), and by "
+        "every other process of the machine (noise from outside the benchmark)."
     )
     q = meta["query"]
+    mem = meta.get("server_memory") or {}
     add(
         f"The query is `type={q['type']}&q={q['q']}&limit={q['limit']}`; it matches "
         f"{_n(meta['query_matches'])} entities. Stored after the load: "
@@ -116,7 +118,9 @@ def markdown(results: dict) -> str:
             if meta.get("entity_counts")
             else "–"
         )
-        + f"; server RSS at the end {meta['server_rss_mb']:,.0f} MB.\n"
+        + f". Server memory at the end: RSS {mem.get('VmRSS', 0):,.0f} MB (anonymous "
+        f"{mem.get('RssAnon', 0):,.0f} MB, file-backed {mem.get('RssFile', 0):,.0f} MB), "
+        f"{mem.get('Threads', '?')} threads.\n"
     )
 
     add("#### Same-run baseline: raw SQLite from Python\n")

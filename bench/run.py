@@ -211,10 +211,10 @@ def run_load(server: ngsild_api.Server, args: argparse.Namespace) -> dict:
     bodies = list(datagen.batches(args.entities, BATCH, seed=args.seed))
     gen_s = time.perf_counter() - t0
     _say(f"generated {args.entities} entities in {gen_s:.1f} s; loading them …")
-    cpu0, busy0, self0 = server.cpu_seconds(), ngsild_api.machine_busy_seconds(), _self_cpu()
+    cpu0, machine0, self0 = server.cpu_seconds(), ngsild_api.cpu_snapshot(), _self_cpu()
     res = ngsild_api.load(server.port, bodies, concurrency=args.load_concurrency)
     server_cpu = server.cpu_seconds() - cpu0
-    busy = ngsild_api.machine_busy_seconds() - busy0
+    machine1 = ngsild_api.cpu_snapshot()
     client_cpu = _self_cpu() - self0
     lat = sorted(res["latencies_s"])
     requests = len(lat)
@@ -237,9 +237,7 @@ def run_load(server: ngsild_api.Server, args: argparse.Namespace) -> dict:
         "errors": len(res["failures"]),
         "statuses": res["statuses"],
         "error_sample": res["failures"][0][1] if res["failures"] else "",
-        "server_cpu": round(server_cpu / wall, 2),
-        "client_cpu": round(client_cpu / wall, 2),
-        "other_cpu": round(max(0.0, busy - server_cpu - client_cpu) / wall, 2),
+        **ngsild_api.cpu_split(machine0, machine1, server_cpu, client_cpu, wall),
     }
     _say(
         f"load: {out['items_per_s']:,.0f} entities/s ({wall:.1f} s), p95 {out['p95_ms']} ms, "
@@ -319,9 +317,7 @@ def run_scenario(
         "statuses": r["statuses"],
         "socket_errors": r["socket_errors"],
         "error_sample": r["sample"],
-        "server_cpu": round(r["server_cpu_s"] / r["wall_s"], 2),
-        "client_cpu": round(r["wrk_cpu_s"] / r["wall_s"], 2),
-        "other_cpu": round(r["other_cpu_s"] / r["wall_s"], 2),
+        **r["cpu"],
         "wrk": r["command"],
     }
     if profile_to is not None and profile_to.exists():
@@ -330,7 +326,7 @@ def run_scenario(
         f"{name}: {out['req_per_s']:,.0f} req/s, {out['items_per_s']:,.0f} {out['unit']}, "
         f"p50/p95/p99 {out['p50_ms']}/{out['p95_ms']}/{out['p99_ms']} ms, errors {errors}, "
         f"CPU (cores) server {out['server_cpu']:.2f}, wrk {out['client_cpu']:.2f}, "
-        f"other {out['other_cpu']:.2f}"
+        f"kernel {out['kernel_cpu']:.2f}, other {out['other_cpu']:.2f}"
     )
     return out
 
@@ -449,10 +445,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.scenarios:
             scenarios[name] = run_scenario(name, server, args, workdir)
             time.sleep(1)  # let the writer drain before the next scenario
-        rss = server.rss_mb()
+        memory = server.memory_mb()
     finally:
         server.stop()
 
+    os.sync()  # the server's dirty pages must not be written back during the baseline
+    time.sleep(1)
     _say("raw SQLite baseline again …")
     base_after = baseline.sqlite_baseline(args.baseline_rows, directory=str(db.parent))
     base = {
@@ -472,10 +470,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * (base['drift'] - 1):+.0f} % between the start and the end of the run"
         )
     for name, s in scenarios.items():
-        if s["other_cpu"] > 0.25:
+        if s["other_cpu"] + s["steal_cpu"] > 0.25:
             warnings.append(
-                f"{name}: other processes used {s['other_cpu']:.2f} cores during the measurement"
-                " (a noisy machine: compare ratios, or run again)"
+                f"{name}: other processes used {s['other_cpu']:.2f} cores (steal "
+                f"{s['steal_cpu']:.2f}) during the measurement: a noisy machine, compare "
+                "ratios or run again"
             )
         if s["errors"]:
             warnings.append(
@@ -502,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "wrk_threads": args.threads,
-            "server_rss_mb": round(rss, 1),
+            "server_memory": memory,
             "machine": facts,
         },
         "baseline": base,

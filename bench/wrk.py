@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ngsild_api import machine_busy_seconds
+from ngsild_api import cpu_snapshot, cpu_split
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 MARK = "BENCH_JSON "
@@ -70,12 +70,12 @@ def run_wrk(
         )  # fmt: skip
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = server.cpu_seconds() if server is not None else 0.0
-    busy_before = machine_busy_seconds()
+    machine_before = cpu_snapshot()
     start = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     server_cpu = (server.cpu_seconds() - server_before) if server is not None else 0.0
-    busy = machine_busy_seconds() - busy_before
+    machine_after = cpu_snapshot()
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if spy is not None:
         spy.wait()
@@ -92,7 +92,7 @@ def run_wrk(
         - (children_before.ru_utime + children_before.ru_stime),
         3,
     )
-    report["other_cpu_s"] = round(max(0.0, busy - server_cpu - report["wrk_cpu_s"]), 3)
+    report["cpu"] = cpu_split(machine_before, machine_after, server_cpu, report["wrk_cpu_s"], wall)
     report["command"] = " ".join(cmd[:8] + [lua.name, base_url, "--", *_short(args)])
     return report
 

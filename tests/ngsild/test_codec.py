@@ -18,13 +18,15 @@ from hyperville.ngsild.codec import (
     expand_entity,
 )
 from hyperville.ngsild.context import Context, ContextResolver
+from shared_data import SMART_DATA_MODELS
 
-SDM = Path("/work/shared/data/smart-data-models")
+SDM = SMART_DATA_MODELS
 NGSILD = "https://uri.etsi.org/ngsi-ld/"
 DEFAULT = NGSILD + "default-context/"
 SL = "https://smartdatamodels.org/dataModel.Streetlighting/"
 EXAMPLES = sorted(SDM.glob("*/*/example-normalized.jsonld"))
-BROKEN = {"PhotovoltaicDevice", "PhotovoltaicMeasurement", "TransportStation"}
+# SolarEnergy: its example Point has coordinates [[lon, lat]] (one level too deep)
+BROKEN = {"PhotovoltaicDevice", "PhotovoltaicMeasurement", "SolarEnergy", "TransportStation"}
 VALID = [p for p in EXAMPLES if p.parent.name not in BROKEN]
 SUBJECT_RE = re.compile(r"dataModel\.(\w+)")
 
@@ -79,7 +81,7 @@ def test_smart_data_models_round_trip(path: Path, resolver: ContextResolver) -> 
 @pytest.mark.parametrize("path", [p for p in EXAMPLES if p.parent.name in BROKEN])
 def test_broken_smart_data_models_examples_are_rejected(path, resolver) -> None:
     doc, ctx = load(path, resolver)
-    with pytest.raises(BadRequestData, match=r"attribute (refDevice|refPhoto|dateLast)"):
+    with pytest.raises(BadRequestData, match=r"attribute (refDevice|refPhoto|dateLast|location)"):
         expand_entity(doc, ctx)
 
 

@@ -14,8 +14,9 @@ import pytest
 from hyperville.core.errors import BadRequestData, LdContextNotAvailable
 from hyperville.ngsild import context as context_mod
 from hyperville.ngsild.context import BUILTIN_URLS, CORE_CONTEXT_URL, ContextResolver
+from shared_data import SMART_DATA_MODELS
 
-SDM = Path("/work/shared/data/smart-data-models")
+SDM = SMART_DATA_MODELS
 NGSILD = "https://uri.etsi.org/ngsi-ld/"
 DEFAULT = NGSILD + "default-context/"
 STREETLIGHT_URL = (

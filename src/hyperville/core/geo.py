@@ -124,15 +124,21 @@ def _polygon(value: object, where: str) -> shapely.Polygon:
     return shapely.Polygon(shell, holes)
 
 
-def _valid(geom: shapely.Geometry, gtype: str) -> shapely.Geometry:
+def _valid(geom: shapely.Geometry, gtype: str, repair: bool = False) -> shapely.Geometry:
     if not shapely.is_valid(geom):
+        if repair:  # a slightly self-intersecting query polygon still means an area
+            return shapely.make_valid(geom)
         reason = shapely.is_valid_reason(geom)
         raise BadRequestData(f"{gtype} is not a valid geometry: {reason}")
     return geom
 
 
-def build_geometry(gtype: str, c: object) -> shapely.Geometry:
-    """The shapely geometry of GeoJSON ``coordinates`` for one of QUERY_GEOMETRY_TYPES."""
+def build_geometry(gtype: str, c: object, *, repair: bool = False) -> shapely.Geometry:
+    """The shapely geometry of GeoJSON ``coordinates`` for one of QUERY_GEOMETRY_TYPES.
+
+    ``repair``: an invalid (self-intersecting) polygon is repaired with ``make_valid`` instead
+    of refused: RFC 7946 does not require validity, and query areas are drawn by hand.
+    """
     w = f"{gtype} coordinates"
     if gtype == "Point":
         return shapely.Point(_position(c, w))
@@ -146,14 +152,16 @@ def build_geometry(gtype: str, c: object) -> shapely.Geometry:
             [_positions(ln, f"{w}[{i}]", 2) for i, ln in enumerate(lines)]
         )
     if gtype == "Polygon":
-        return _valid(_polygon(c, w), gtype)
+        return _valid(_polygon(c, w), gtype, repair)
     polygons = _array(c, w, "polygons")  # MultiPolygon
     return _valid(
-        shapely.MultiPolygon([_polygon(p, f"{w}[{i}]") for i, p in enumerate(polygons)]), gtype
+        shapely.MultiPolygon([_polygon(p, f"{w}[{i}]") for i, p in enumerate(polygons)]),
+        gtype,
+        repair,
     )
 
 
-def parse_geometry(obj: object, _depth: int = 0) -> shapely.Geometry:
+def parse_geometry(obj: object, _depth: int = 0, *, repair: bool = False) -> shapely.Geometry:
     """A GeoJSON geometry object (RFC 7946 section 3.1) -> a 2-D shapely geometry, lon/lat deg.
 
     Raises BadRequestData, naming the faulty member, on an unknown type, missing or ill-nested
@@ -171,7 +179,7 @@ def parse_geometry(obj: object, _depth: int = 0) -> shapely.Geometry:
         geoms = []
         for i, part in enumerate(parts):
             try:
-                geoms.append(parse_geometry(part, _depth + 1))
+                geoms.append(parse_geometry(part, _depth + 1, repair=repair))
             except BadRequestData as exc:
                 raise BadRequestData(f"GeometryCollection geometries[{i}]: {exc.detail}") from None
         return shapely.GeometryCollection(geoms)
@@ -180,7 +188,7 @@ def parse_geometry(obj: object, _depth: int = 0) -> shapely.Geometry:
         raise BadRequestData(f"Unknown GeoJSON geometry type {gtype!r}; expected one of {known}")
     if "coordinates" not in obj:
         raise BadRequestData(f"{gtype} has no 'coordinates' member")
-    return build_geometry(gtype, obj["coordinates"])
+    return build_geometry(gtype, obj["coordinates"], repair=repair)
 
 
 def _walk_bbox(c: object, box: list[float]) -> None:

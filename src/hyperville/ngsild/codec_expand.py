@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 
 from hyperville.core.errors import BadRequestData
+from hyperville.core.geo import parse_geometry
 from hyperville.ngsild.context import Context
 
 NGSILD = "https://uri.etsi.org/ngsi-ld/"
@@ -152,6 +153,10 @@ def _value(name: str, t: str, v: object, ctx: Context) -> object:
             raise BadRequestData(f"attribute {name}: GeoProperty value must be a GeoJSON geometry")
         if "coordinates" not in v and "geometries" not in v:
             raise BadRequestData(f"attribute {name}: GeoJSON geometry without coordinates")
+        try:  # structure, ranges, rings; an invalid (self-touching) polygon is still stored
+            parse_geometry(v, repair=True)
+        except BadRequestData as exc:
+            raise BadRequestData(f"attribute {name}: {exc.detail}") from None
         return v
     if t == "Relationship":
         if isinstance(v, list) and v and all(is_uri(x) for x in v):

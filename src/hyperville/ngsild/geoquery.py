@@ -97,7 +97,7 @@ def parse_geoquery(
         geoproperty = DEFAULT_GEOPROPERTY
     if not isinstance(geoproperty, str) or not geoproperty.strip():
         raise BadRequestData("geoproperty must be a non-empty attribute name")
-    shape = build_geometry(gtype, coordinates)
+    shape = build_geometry(gtype, coordinates, repair=True)
     return GeoQuery(op, shape, geoproperty, max_distance_m=max_d, min_distance_m=min_d)
 
 
