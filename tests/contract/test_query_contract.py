@@ -214,3 +214,30 @@ def test_geo_filter_matches_exact_predicate(geo_store, georel, geometry, coordin
     result = store.query_entities("", EntityQuery(geo=geo, limit=1000, count=True))
     assert [e["id"] for e in result.entities] == expected
     assert result.total == len(expected)
+
+
+def test_self_intersecting_polygons_are_queryable(tmp_path):
+    """Real data (and the ETSI suite) has slightly invalid polygons: store and query them."""
+    from hyperville.store.sqlite import SQLiteStore
+
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    store = SQLiteStore(tmp_path / "bowtie.sqlite")
+    store.open()
+    try:
+        entity = {
+            "id": "urn:ngsi-ld:Thing:bowtie",
+            "type": [T],
+            "attrs": {V + "location": [{"type": "GeoProperty", "value": bowtie}]},
+        }
+        store.transact_sync("", lambda tx: tx.put(entity, is_new=True))
+        from dataclasses import replace
+
+        geo = replace(
+            parse_geoquery("intersects", "Polygon", str(bowtie["coordinates"]), None),
+            geoproperty=V + "location",
+        )
+        assert [e["id"] for e in store.query_entities("", EntityQuery(geo=geo)).entities] == [
+            entity["id"]
+        ]
+    finally:
+        store.close()

@@ -383,7 +383,10 @@ class GeoQuery:
             xy = _fast_point(geometry)
             if xy is not None:
                 return self._match_xy(*xy)
-            geometry = parse_geometry(geometry)
+            try:  # stored geometries were checked on the way in; repair, never fail a query
+                geometry = parse_geometry(geometry, repair=True)
+            except BadRequestData:
+                return False
         elif not isinstance(geometry, shapely.Geometry):
             raise TypeError(
                 f"expected a GeoJSON dict or a shapely geometry, got {json_kind(geometry)}"
