@@ -9,8 +9,12 @@ ERRORS = "https://uri.etsi.org/ngsi-ld/errors/"
 
 
 def building(n: int = 1, **attrs) -> dict:
-    return {"id": f"urn:ngsi-ld:Building:{n}", "type": "Building",
-            "name": {"type": "Property", "value": f"Mairie {n}"}, **attrs}
+    return {
+        "id": f"urn:ngsi-ld:Building:{n}",
+        "type": "Building",
+        "name": {"type": "Property", "value": f"Mairie {n}"},
+        **attrs,
+    }
 
 
 def assert_problem(response, status: int, problem: str) -> dict:
@@ -41,15 +45,17 @@ def test_trailing_slash_answers_without_redirect(api, path):
 
 
 def test_invalid_json_is_invalid_request(api):
-    response = api.post(f"{BASE}/entities", content=b'{"id": ',
-                        headers={"content-type": "application/json"})
+    response = api.post(
+        f"{BASE}/entities", content=b'{"id": ', headers={"content-type": "application/json"}
+    )
     body = assert_problem(response, 400, "InvalidRequest")
     assert "not valid JSON" in body["detail"]
 
 
 def test_unsupported_content_type_is_415(api):
-    response = api.post(f"{BASE}/entities", content=b"<xml/>",
-                        headers={"content-type": "application/xml"})
+    response = api.post(
+        f"{BASE}/entities", content=b"<xml/>", headers={"content-type": "application/xml"}
+    )
     assert_problem(response, 415, "InvalidRequest")
 
 
@@ -66,8 +72,9 @@ def test_unknown_query_parameter_is_invalid_request(api):
 
 
 def test_not_acceptable_media_type(api):
-    response = api.get(f"{BASE}/entities", params={"type": "Building"},
-                       headers={"accept": "text/csv"})
+    response = api.get(
+        f"{BASE}/entities", params={"type": "Building"}, headers={"accept": "text/csv"}
+    )
     assert_problem(response, 406, "InvalidRequest")
 
 
@@ -90,8 +97,9 @@ def test_bad_q_names_the_problem(api):
 
 
 def test_ld_json_body_without_context_is_rejected(api):
-    response = api.post(f"{BASE}/entities", json=building(),
-                        headers={"content-type": "application/ld+json"})
+    response = api.post(
+        f"{BASE}/entities", json=building(), headers={"content-type": "application/ld+json"}
+    )
     assert_problem(response, 400, "BadRequestData")
 
 
@@ -108,29 +116,35 @@ def test_unreachable_context_is_ld_context_not_available(api):
 
 def test_tenants_are_isolated_and_created_on_first_write(api):
     port = {"NGSILD-Tenant": "port"}
-    assert_problem(api.get(f"{BASE}/entities", params={"type": "Building"}, headers=port),
-                   404, "NonexistentTenant")
+    assert_problem(
+        api.get(f"{BASE}/entities", params={"type": "Building"}, headers=port),
+        404,
+        "NonexistentTenant",
+    )
     assert api.post(f"{BASE}/entities", json=building(1), headers=port).status_code == 201
     assert api.post(f"{BASE}/entities", json=building(2)).status_code == 201
     in_port = api.get(f"{BASE}/entities", params={"type": "Building"}, headers=port).json()
     assert [e["id"] for e in in_port] == ["urn:ngsi-ld:Building:1"]
     default = api.get(f"{BASE}/entities", params={"type": "Building"}).json()
     assert [e["id"] for e in default] == ["urn:ngsi-ld:Building:2"]
-    assert_problem(api.get(f"{BASE}/entities/urn:ngsi-ld:Building:2", headers=port),
-                   404, "ResourceNotFound")
+    assert_problem(
+        api.get(f"{BASE}/entities/urn:ngsi-ld:Building:2", headers=port), 404, "ResourceNotFound"
+    )
 
 
 def test_invalid_tenant_name_is_bad_request(api):
-    response = api.get(f"{BASE}/entities", params={"type": "Building"},
-                       headers={"NGSILD-Tenant": "bad tenant!"})
+    response = api.get(
+        f"{BASE}/entities", params={"type": "Building"}, headers={"NGSILD-Tenant": "bad tenant!"}
+    )
     assert_problem(response, 400, "BadRequestData")
 
 
 def test_count_header(api):
     for n in range(5):
         api.post(f"{BASE}/entities", json=building(n))
-    response = api.get(f"{BASE}/entities", params={"type": "Building", "count": "true",
-                                                   "limit": "2"})
+    response = api.get(
+        f"{BASE}/entities", params={"type": "Building", "count": "true", "limit": "2"}
+    )
     assert response.headers["NGSILD-Results-Count"] == "5"
     assert len(response.json()) == 2
 

@@ -180,3 +180,31 @@ def _q(text: str):
     from hyperville.ngsild import qlang
 
     return qlang.resolve_names(qlang.parse_q(text), lambda name: V + name)
+
+
+def test_update_rewrites_changed_types_attributes_and_geometry(store):
+    put_all(store, [light(1), light(2)])
+    moved = light(1)
+    moved["type"] = [LIGHT, BIN]
+    del moved["attrs"][V + "refCabinet"]
+    moved["attrs"][V + "location"][0]["value"] = {"type": "Point", "coordinates": [5.0, 45.0]}
+    store.transact_sync("", lambda tx: tx.put(moved, is_new=False))
+    assert ids(store.query_entities("", EntityQuery(types=(BIN,)))) == [moved["id"]]
+    no_cabinet = EntityQuery(types=(LIGHT,), attrs_any=(V + "refCabinet",))
+    assert ids(store.query_entities("", no_cabinet)) == [light(2)["id"]]
+    from dataclasses import replace
+
+    from hyperville.ngsild.geoquery import parse_geoquery
+
+    near_new = replace(
+        parse_geoquery("near;maxDistance==1000", "Point", "[5.0,45.0]", None),
+        geoproperty=V + "location",
+    )
+    near_old = replace(
+        near_new,
+        geometry=parse_geoquery("near;maxDistance==1000", "Point", "[0.501,49.5]", None).geometry,
+    )
+    assert ids(store.query_entities("", EntityQuery(geo=near_new))) == [moved["id"]]
+    assert ids(store.query_entities("", EntityQuery(geo=near_old))) == [light(2)["id"]]
+    types = {info.type: info.entity_count for info in store.entity_types("")}
+    assert types == {LIGHT: 2, BIN: 1}

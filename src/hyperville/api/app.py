@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,6 +22,7 @@ from hyperville.twin import Twin
 
 log = logging.getLogger(__name__)
 NGSI_LD = "/ngsi-ld/v1"
+READER_THREADS = 8
 
 
 def open_store(settings: Settings) -> EntityStore:
@@ -90,6 +92,8 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # queries run in worker threads, each with its own SQLite reader: a few are plenty
+        anyio.to_thread.current_default_thread_limiter().total_tokens = READER_THREADS
         the_store.open()
         try:
             yield

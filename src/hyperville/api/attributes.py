@@ -14,7 +14,6 @@ from hyperville.core.errors import BadRequestData, ResourceNotFound
 from hyperville.ngsild import codec
 from hyperville.ngsild.context import Context
 
-
 CORE_NS = "https://uri.etsi.org/ngsi-ld/"
 
 

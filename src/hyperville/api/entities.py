@@ -1,4 +1,4 @@
-"""NGSI-LD entity routes: create, retrieve, query, replace, merge, delete, purge (CIM 009 6.4–6.5)."""
+"""NGSI-LD entity routes: create, retrieve, query, replace, merge, delete, purge."""
 
 from __future__ import annotations
 

@@ -191,6 +191,15 @@ def parse_geometry(obj: object, _depth: int = 0, *, repair: bool = False) -> sha
     return build_geometry(gtype, obj["coordinates"], repair=repair)
 
 
+def check_geometry(obj: object) -> None:
+    """Validate a stored GeoJSON geometry like :func:`parse_geometry` (with repair), fast for
+    Points: no shapely object is built for the common case of a sensor or asset position."""
+    if isinstance(obj, dict) and obj.get("type") == "Point" and "coordinates" in obj:
+        _position(obj["coordinates"], "Point coordinates")
+        return
+    parse_geometry(obj, repair=True)
+
+
 def _walk_bbox(c: object, box: list[float]) -> None:
     if isinstance(c, list | tuple) and c and isinstance(c[0], int | float):
         lon, lat = _position(c, "coordinates")

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 
 from hyperville.core.errors import BadRequestData
-from hyperville.core.geo import parse_geometry
+from hyperville.core.geo import check_geometry
 from hyperville.ngsild.context import Context
 
 NGSILD = "https://uri.etsi.org/ngsi-ld/"
@@ -154,7 +154,7 @@ def _value(name: str, t: str, v: object, ctx: Context) -> object:
         if "coordinates" not in v and "geometries" not in v:
             raise BadRequestData(f"attribute {name}: GeoJSON geometry without coordinates")
         try:  # structure, ranges, rings; an invalid (self-touching) polygon is still stored
-            parse_geometry(v, repair=True)
+            check_geometry(v)
         except BadRequestData as exc:
             raise BadRequestData(f"attribute {name}: {exc.detail}") from None
         return v

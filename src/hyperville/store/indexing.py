@@ -27,7 +27,9 @@ TARGET_KEYS = {
     "JsonProperty": "json",
     "VocabProperty": "vocab",
 }
-INDEXED_MEMBERS = ("observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt")
+INDEXED_MEMBERS = ("observedAt", "unitCode", "datasetId")
+"""Instance members a ``q`` path may name that are indexed. createdAt/modifiedAt are not: they
+change on every write and are rarely filtered on, so such filters are checked in Python."""
 ATTRIBUTE_KINDS = tuple(TARGET_KEYS)
 MAX_COMPOUND_DEPTH = 4
 MAX_LIST_ITEMS = 1000

@@ -13,6 +13,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -35,6 +36,11 @@ from hyperville.store.sqlite_schema import configure, create_schema
 from hyperville.store.sqlite_tx import SQLiteTx
 
 log = logging.getLogger(__name__)
+ANALYZE_AFTER_OPS = 5000
+ANALYZE_FIRST_AFTER_OPS = ANALYZE_AFTER_OPS - 200
+ANALYZE_MIN_INTERVAL_S = 5.0
+CHECKPOINT_INTERVAL_S = 1.0
+WAL_TRUNCATE_BYTES = 256 * 1024 * 1024
 T = TypeVar("T")
 _STOP = object()
 
@@ -57,6 +63,10 @@ class SQLiteStore(EntityStore):
         self.names = NameTable()
         self.tenants_table = TenantTable()
         self.commits = 0
+        self._ops_since_analyze = 0
+        self._analyzed_at = 0.0
+        self._checkpointer: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> None:
@@ -66,11 +76,20 @@ class SQLiteStore(EntityStore):
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         configure(conn, synchronous=self.synchronous)
         create_schema(conn)
+        # checkpoints run beside the writer (see _checkpoint_loop), not inside its commits
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         self._write_conn = conn
         self.names.load(conn)
         self.tenants_table.load(conn)
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_stat1'").fetchone() is None:
+            self._ops_since_analyze = ANALYZE_FIRST_AFTER_OPS  # a new file: analyze early
+        self._stopping.clear()
         self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
         self._writer.start()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     def close(self) -> None:
         if self._writer is None:
@@ -78,6 +97,10 @@ class SQLiteStore(EntityStore):
         self._queue.put(_STOP)
         self._writer.join()
         self._writer = None
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
         with self._conns_lock:
             for conn in self._all_conns:
                 with contextlib.suppress(sqlite3.Error):  # closing anyway
@@ -86,6 +109,7 @@ class SQLiteStore(EntityStore):
         self._local = threading.local()
         if self._write_conn is not None:
             self._write_conn.execute("PRAGMA optimize")
+            self._write_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._write_conn.close()
             self._write_conn = None
 
@@ -95,6 +119,7 @@ class SQLiteStore(EntityStore):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             configure(conn, synchronous=self.synchronous)
             conn.execute("PRAGMA query_only=1")
+            conn.execute("PRAGMA cache_size=-8192")  # 8 MiB per reader; the OS caches the rest
             self._local.conn = conn
             with self._conns_lock:
                 self._all_conns.append(conn)
@@ -165,11 +190,15 @@ class SQLiteStore(EntityStore):
                     stop = True
                     break
                 batch.append(more)
-            self._run_batch(conn, batch)
+            self._ops_since_analyze += self._run_batch(conn, batch)
+            if self._ops_since_analyze >= ANALYZE_AFTER_OPS:
+                self._analyze(conn)
             if stop:
                 return
 
-    def _run_batch(self, conn: sqlite3.Connection, batch: list) -> None:
+    def _run_batch(self, conn: sqlite3.Connection, batch: list) -> int:
+        """Run a batch in one transaction; returns how many entities it wrote."""
+        written = 0
         outcomes: list[tuple[Future, object, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -182,6 +211,8 @@ class SQLiteStore(EntityStore):
                 try:
                     tx = SQLiteTx(conn, self.names, self.tenants_table, tenant)
                     result = fn(tx)
+                    tx.flush()
+                    written += tx.writes
                 except BaseException as exc:  # noqa: BLE001 - every error goes to its caller
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
@@ -207,7 +238,7 @@ class SQLiteStore(EntityStore):
             for _tenant, _fn, future in batch:
                 if future.running():
                     future.set_exception(error)
-            return
+            return 0
         self.names.commit_batch()
         self.tenants_table.commit_batch()
         for future, result, error in outcomes:
@@ -215,8 +246,46 @@ class SQLiteStore(EntityStore):
                 future.set_exception(error)
             else:
                 future.set_result(result)
+        return written
 
     # -- maintenance --------------------------------------------------------------------
+    def _analyze(self, conn: sqlite3.Connection) -> None:
+        """Refresh the planner's statistics: without them SQLite scans instead of seeking.
+
+        ``analysis_limit`` samples each index, so this takes milliseconds even on big files.
+        """
+        now = time.monotonic()
+        if now - self._analyzed_at < ANALYZE_MIN_INTERVAL_S:
+            return
+        try:
+            conn.execute("PRAGMA analysis_limit=1000")
+            conn.execute("ANALYZE")
+        except sqlite3.Error:
+            log.exception("ANALYZE failed")
+        self._analyzed_at = time.monotonic()
+        self._ops_since_analyze = 0
+
     def analyze(self) -> None:
-        """Refresh the planner's statistics (after bulk loads)."""
-        self.transact_sync("", lambda tx: tx.conn.execute("ANALYZE"))  # type: ignore[attr-defined]
+        """Refresh the planner's statistics now (after a bulk load)."""
+
+        def run(tx: SQLiteTx) -> None:
+            tx.conn.execute("PRAGMA analysis_limit=1000")
+            tx.conn.execute("ANALYZE")
+
+        self.transact_sync("", run)  # type: ignore[arg-type]
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL back into the database file beside the writer, once a second."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        configure(conn, synchronous=self.synchronous)
+        wal = Path(str(self.path) + "-wal")
+        try:
+            while not self._stopping.wait(CHECKPOINT_INTERVAL_S):
+                try:
+                    big = wal.exists() and wal.stat().st_size > WAL_TRUNCATE_BYTES
+                    mode = "TRUNCATE" if big else "PASSIVE"
+                    conn.execute(f"PRAGMA wal_checkpoint({mode})")
+                except sqlite3.Error as exc:  # busy: the next round catches up
+                    log.debug("checkpoint skipped: %s", exc)
+        finally:
+            conn.close()

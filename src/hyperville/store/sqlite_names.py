@@ -69,7 +69,10 @@ class _Interned:
         raise NotImplementedError
 
     def intern(self, conn: sqlite3.Connection, key: str) -> int:
-        found = self.pending_or_committed(key)
+        found = self._committed.get(key)  # the common case: a name seen before
+        if found is not None:
+            return found
+        found = self._op.get(key) or self._batch.get(key)
         if found is None:
             row = conn.execute(
                 f"SELECT {self.id_col} FROM {self.table} WHERE {self.key_col}=?", (key,)

@@ -18,6 +18,7 @@ from hyperville.ngsild import qlang
 from hyperville.store.base import EntityQuery, QueryResult
 from hyperville.store.indexing import MAX_COMPOUND_DEPTH, encode_scalar, index_key
 from hyperville.store.sqlite_names import NameTable
+from hyperville.store.sqlite_plan import Driver, plan
 
 NEVER = "0"
 ENTITY_MEMBERS = frozenset({"createdAt", "modifiedAt"})
@@ -29,31 +30,32 @@ class Compiled:
     params: list[object] = field(default_factory=list)
     checks: list[Callable[[dict], bool]] = field(default_factory=list)
     empty: bool = False  # a condition can never match: skip the database
+    drivers: list[Driver] = field(default_factory=list)  # index lookups that may lead the scan
 
     def add(self, sql: str, *params: object) -> None:
         self.where.append(sql)
         self.params.extend(params)
 
 
-def _value_condition(op: str, value: object) -> tuple[str, list[object]]:
-    """SQL on ``v`` for one comparison; numbers sort before text, text before blobs."""
+def _value_condition(op: str, value: object, v: str = "v") -> tuple[str, list[object]]:
+    """SQL on column ``v`` for one comparison; numbers sort before text, text before blobs."""
     if isinstance(value, qlang.Range):
         low, high = encode_scalar(value.low), encode_scalar(value.high)
-        return "v >= ? AND v <= ?", [low, high]
+        return f"{v} >= ? AND {v} <= ?", [low, high]
     if isinstance(value, tuple):
-        items = [encode_scalar(v) for v in value]
-        return f"v IN ({','.join('?' * len(items))})", items
+        items = [encode_scalar(item) for item in value]
+        return f"{v} IN ({','.join('?' * len(items))})", items
     if op in ("~=", "!~="):
-        return "v REGEXP ?", [value]
+        return f"{v} REGEXP ?", [value]
     encoded = encode_scalar(value)
     if op in ("==", "!="):
-        return "v = ?", [encoded]
+        return f"{v} = ?", [encoded]
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
     if op in (">", ">="):
         upper = "''" if numeric else "x''"
-        return f"v {op} ? AND v < {upper}", [encoded]
-    lower = "" if numeric else " AND v >= ''"
-    return f"v {op} ?{lower}", [encoded]
+        return f"{v} {op} ? AND {v} < {upper}", [encoded]
+    lower = "" if numeric else f" AND {v} >= ''"
+    return f"{v} {op} ?{lower}", [encoded]
 
 
 class _QCompiler:
@@ -64,6 +66,9 @@ class _QCompiler:
 
     def nid(self, key: str) -> int | None:
         return self.names.get(key, self.conn)
+
+    def driver(self, node: object) -> Driver | None:
+        return _driver_of(self, node)
 
     def compile(self, node: object) -> tuple[str, list[object]]:
         if isinstance(node, qlang.And):
@@ -100,6 +105,7 @@ class _QCompiler:
         path, op, value = node.path, node.op, node.value
         if (
             path.attr in ENTITY_MEMBERS
+            or any(sub in ENTITY_MEMBERS for sub in path.sub_attrs)  # not indexed
             or op in ("!=", "!~=")  # per-instance negations: no index form
             or len(path.compound) > MAX_COMPOUND_DEPTH
             or any(step == "*" or step.isdigit() for step in path.compound)
@@ -115,15 +121,25 @@ class _QCompiler:
         if op == "~=" or (op in (">", ">=", "<", "<=") and isinstance(value, str)):
             # relationship objects are indexed text but never ordered or pattern-matched
             self.exact = False
-        if op == "==" and not isinstance(value, qlang.Range):
-            return f"e.pk IN (SELECT pk FROM attr_values WHERE nid=? AND {condition})", [
-                nid,
-                *params,
-            ]
         return f"EXISTS(SELECT 1 FROM attr_values WHERE pk=e.pk AND nid=? AND {condition})", [
             nid,
             *params,
         ]
+
+
+def _driver_of(compiler: _QCompiler, node: object) -> Driver | None:
+    """An index lookup that yields every entity a top-level q comparison can match."""
+    if not isinstance(node, qlang.Comparison) or node.op not in ("==", ">", ">=", "<", "<="):
+        return None
+    probe = _QCompiler(compiler.conn, compiler.names)
+    sql, _ = probe._comparison(node)
+    if not probe.exact or sql == NEVER:
+        return None
+    path = node.path
+    nid = compiler.nid(index_key(path.attr, path.sub_attrs, path.compound))
+    condition, params = _value_condition(node.op, node.value, "$v")
+    ordered = node.op == "==" and not isinstance(node.value, tuple | qlang.Range)
+    return Driver("attr_values", f"$nid=? AND {condition}", [nid, *params], ordered=ordered)
 
 
 def _mentions_datetime(value: object) -> bool:
@@ -160,13 +176,31 @@ def compile_query(
             return out
         marks = ",".join("?" * len(nids))
         out.add(
-            f"e.pk IN (SELECT pk FROM entity_types WHERE tid=? AND nid IN ({marks}))", tid, *nids
+            f"EXISTS(SELECT 1 FROM entity_types t WHERE t.pk=e.pk AND t.nid IN ({marks}))", *nids
+        )
+        out.drivers.append(
+            Driver(
+                "entity_types",
+                f"$tid=? AND $nid IN ({marks})",
+                [tid, *nids],
+                ordered=len(nids) == 1,
+            )
         )
     if query.type_expr is not None:
         sql, params = _type_expr(query.type_expr, names, conn)
         out.add(sql, *params)
     if query.ids:
-        out.add(f"e.eid IN ({','.join('?' * len(query.ids))})", *query.ids)
+        marks = ",".join("?" * len(query.ids))
+        out.add(f"e.eid IN ({marks})", *query.ids)
+        out.drivers.append(
+            Driver(
+                "entities",
+                f"$tid=? AND $eid IN ({marks})",
+                [tid, *query.ids],
+                ordered=False,
+                estimate=len(query.ids),
+            )
+        )
     if query.id_pattern:
         out.add("e.eid REGEXP ?", query.id_pattern)
     if query.attrs_any:
@@ -180,6 +214,8 @@ def compile_query(
         compiler = _QCompiler(conn, names)
         sql, params = compiler.compile(query.q)
         out.add(sql, *params)
+        conjuncts = query.q.terms if isinstance(query.q, qlang.And) else (query.q,)
+        out.drivers.extend(d for d in map(compiler.driver, conjuncts) if d is not None)
         if not compiler.exact:
             q = query.q
             out.checks.append(lambda entity: qlang.evaluate(q, entity))
@@ -198,16 +234,24 @@ def _compile_geo(out: Compiled, conn: sqlite3.Connection, names: NameTable, geo)
         return
     box = geo.candidate_bbox()
     if box is None:
-        out.add("e.pk IN (SELECT pk FROM geo_index WHERE nid=?)", nid)
+        out.add("EXISTS(SELECT 1 FROM geo_index WHERE pk=e.pk AND nid=?)", nid)
     else:
+        within = "r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?"
+        corners = [box[0], box[2], box[1], box[3]]
         out.add(
-            "e.pk IN (SELECT g.pk FROM geo_rtree r JOIN geo_index g ON g.gid=r.gid WHERE g.nid=? "
-            "AND r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?)",
+            "EXISTS(SELECT 1 FROM geo_index g JOIN geo_rtree r ON r.gid=g.gid "
+            f"WHERE g.pk=e.pk AND g.nid=? AND {within})",
             nid,
-            box[0],
-            box[2],
-            box[1],
-            box[3],
+            *corners,
+        )
+        out.drivers.append(
+            Driver(
+                "geo_rtree r JOIN geo_index g ON g.gid=r.gid",
+                f"g.nid=? AND {within}",
+                [nid, *corners],
+                ordered=False,
+                pk_column="g.pk",
+            )
         )
     prop = geo.geoproperty
 
@@ -238,25 +282,24 @@ def select_entities(
     compiled = compile_query(conn, names, tid, query)
     if compiled.empty:
         return QueryResult([], 0 if query.count else None)
-    where = " AND ".join(compiled.where)
+    chosen = plan(conn, " AND ".join(compiled.where), compiled.params, compiled.drivers)
+    base = f"FROM {chosen.from_where}"
     if not compiled.checks:
         entities: list[dict] = []
         if query.limit > 0:
             rows = conn.execute(
-                f"SELECT e.doc FROM entities e WHERE {where} ORDER BY e.pk LIMIT ? OFFSET ?",
-                (*compiled.params, query.limit, query.offset),
+                f"SELECT e.doc {base} ORDER BY {chosen.order_by} LIMIT ? OFFSET ?",
+                (*chosen.params, query.limit, query.offset),
             ).fetchall()
             entities = [orjson.loads(doc) for (doc,) in rows]
         total = None
         if query.count:
-            total = conn.execute(
-                f"SELECT count(*) FROM entities e WHERE {where}", compiled.params
-            ).fetchone()[0]
+            total = conn.execute(f"SELECT count(*) {base}", chosen.params).fetchone()[0]
         return QueryResult(entities, total)
-    sql = f"SELECT e.doc FROM entities e WHERE {where} ORDER BY e.pk"
     matched = 0
     page: list[dict] = []
-    for entity in _stream(conn, sql, compiled.params):
+    sql = f"SELECT e.doc {base} ORDER BY {chosen.order_by}"
+    for entity in _stream(conn, sql, chosen.params):
         if all(check(entity) for check in compiled.checks):
             if query.offset <= matched < query.offset + query.limit:
                 page.append(entity)
@@ -273,15 +316,15 @@ def select_ids(
     compiled = compile_query(conn, names, tid, query)
     if compiled.empty:
         return []
-    where = " AND ".join(compiled.where)
+    chosen = plan(conn, " AND ".join(compiled.where), compiled.params, compiled.drivers)
     if not compiled.checks:
         rows = conn.execute(
-            f"SELECT e.eid FROM entities e WHERE {where} ORDER BY e.pk", compiled.params
+            f"SELECT e.eid FROM {chosen.from_where} ORDER BY {chosen.order_by}", chosen.params
         )
         return [eid for (eid,) in rows]
-    sql = f"SELECT e.doc FROM entities e WHERE {where} ORDER BY e.pk"
+    sql = f"SELECT e.doc FROM {chosen.from_where} ORDER BY {chosen.order_by}"
     return [
         entity["id"]
-        for entity in _stream(conn, sql, compiled.params)
+        for entity in _stream(conn, sql, chosen.params)
         if all(check(entity) for check in compiled.checks)
     ]

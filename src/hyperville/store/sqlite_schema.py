@@ -6,7 +6,7 @@ import re
 import sqlite3
 from functools import lru_cache
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -28,20 +28,24 @@ CREATE TABLE IF NOT EXISTS entity_types(
     tid INTEGER NOT NULL, nid INTEGER NOT NULL, pk INTEGER NOT NULL,
     PRIMARY KEY(tid, nid, pk)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entity_types_pk ON entity_types(pk);
+CREATE INDEX IF NOT EXISTS entity_types_pk ON entity_types(pk, nid);
 -- one row per attribute present on an entity; kinds = bit mask of attribute types
 CREATE TABLE IF NOT EXISTS entity_attrs(
     nid INTEGER NOT NULL, pk INTEGER NOT NULL, tid INTEGER NOT NULL, kinds INTEGER NOT NULL,
     PRIMARY KEY(nid, pk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entity_attrs_pk ON entity_attrs(pk);
--- one row per indexed scalar: v is dynamically typed (numbers < text < blobs for booleans)
-CREATE TABLE IF NOT EXISTS attr_values(pk INTEGER NOT NULL, nid INTEGER NOT NULL, v);
-CREATE INDEX IF NOT EXISTS attr_values_key ON attr_values(nid, v, pk);
-CREATE INDEX IF NOT EXISTS attr_values_pk ON attr_values(pk, nid, v);
+-- one row per distinct indexed scalar: v is dynamically typed (numbers < text < blobs for
+-- booleans). Keyed by entity first (per-entity EXISTS checks, index diffs on update), with a
+-- second index by value (selective filters drive the query from it).
+CREATE TABLE IF NOT EXISTS attr_values(
+    pk INTEGER NOT NULL, nid INTEGER NOT NULL, v NOT NULL, PRIMARY KEY(pk, nid, v)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attr_values_key ON attr_values(nid, v);
 CREATE VIRTUAL TABLE IF NOT EXISTS geo_rtree USING rtree(gid, min_lon, max_lon, min_lat, max_lat);
 CREATE TABLE IF NOT EXISTS geo_index(
-    gid INTEGER PRIMARY KEY, pk INTEGER NOT NULL, nid INTEGER NOT NULL
+    gid INTEGER PRIMARY KEY, pk INTEGER NOT NULL, nid INTEGER NOT NULL,
+    ghash INTEGER NOT NULL        -- fingerprint of the geometry: unchanged ones are not rewritten
 );
 CREATE INDEX IF NOT EXISTS geo_index_pk ON geo_index(pk);
 """
@@ -71,7 +75,22 @@ def configure(conn: sqlite3.Connection, *, synchronous: str = "NORMAL") -> None:
     conn.create_function("regexp", 2, _regexp, deterministic=True)
 
 
+class SchemaMismatch(RuntimeError):
+    """The database file was made by another version of the schema."""
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
+    """Create the tables of a new database, or check the version of an existing one."""
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+    ).fetchone()
+    if has_meta:
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            raise SchemaMismatch(
+                f"the database uses schema version {row[0]}, this hyperville needs "
+                f"{SCHEMA_VERSION}: export its entities and load them into a new file"
+            )
     conn.executescript(SCHEMA)
     conn.execute(
         "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)

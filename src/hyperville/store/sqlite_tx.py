@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import orjson
 
 from hyperville.store.base import EntityQuery, StoreTx
-from hyperville.store.indexing import index_rows
+from hyperville.store.indexing import IndexRows, index_rows
 from hyperville.store.sqlite_names import NameTable, TenantTable
 
 _GEO_BBOX = None  # resolved lazily: hyperville.core.geo.geometry_bbox
@@ -26,6 +28,19 @@ def _geometry_bbox(geometry: dict) -> tuple[float, float, float, float] | None:
         return None
 
 
+@dataclass
+class _PendingRows:
+    """Index rows of new entities, written in bulk by :meth:`SQLiteTx.flush`."""
+
+    types: list[tuple] = field(default_factory=list)
+    attrs: list[tuple] = field(default_factory=list)
+    values: list[tuple] = field(default_factory=list)
+    geometries: list[tuple] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.types or self.attrs or self.values or self.geometries)
+
+
 class SQLiteTx(StoreTx):
     def __init__(
         self, conn: sqlite3.Connection, names: NameTable, tenants: TenantTable, tenant: str
@@ -39,6 +54,9 @@ class SQLiteTx(StoreTx):
             row = conn.execute("SELECT tid FROM tenants WHERE name=?", (tenant,)).fetchone()
             found = row[0] if row else None
         self.tid: int | None = found
+        self.writes = 0  # entities written or deleted, for the statistics refresh
+        self._pks: dict[str, int] = {}
+        self._pending = _PendingRows()  # entity id -> pk of the rows this function read
 
     def _ensure_tenant(self) -> int:
         if self.tid is None:
@@ -49,9 +67,12 @@ class SQLiteTx(StoreTx):
         if self.tid is None:
             return None
         row = self.conn.execute(
-            "SELECT doc FROM entities WHERE tid=? AND eid=?", (self.tid, entity_id)
+            "SELECT pk, doc FROM entities WHERE tid=? AND eid=?", (self.tid, entity_id)
         ).fetchone()
-        return orjson.loads(row[0]) if row else None
+        if row is None:
+            return None
+        self._pks[entity_id] = row[0]
+        return orjson.loads(row[1])
 
     def get_many(self, entity_ids: Iterable[str]) -> dict[str, dict]:
         ids = list(dict.fromkeys(entity_ids))
@@ -62,10 +83,11 @@ class SQLiteTx(StoreTx):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
-                f"SELECT eid, doc FROM entities WHERE tid=? AND eid IN ({marks})",
+                f"SELECT pk, eid, doc FROM entities WHERE tid=? AND eid IN ({marks})",
                 (self.tid, *chunk),
             )
-            for eid, doc in rows:
+            for pk, eid, doc in rows:
+                self._pks[eid] = pk
                 found[eid] = orjson.loads(doc)
         return found
 
@@ -73,18 +95,22 @@ class SQLiteTx(StoreTx):
         tid = self._ensure_tenant()
         doc = orjson.dumps(entity)
         conn = self.conn
+        rows = index_rows(entity)
+        self.writes += 1
         if is_new:
             pk = conn.execute(
                 "INSERT INTO entities(tid, eid, doc) VALUES(?,?,?)", (tid, entity["id"], doc)
             ).lastrowid
-        else:
-            row = conn.execute(
+            self._pks[entity["id"]] = pk
+            self._insert_indexes(tid, pk, rows)
+            return
+        pk = self._pks.get(entity["id"])
+        if pk is None:
+            pk = conn.execute(
                 "SELECT pk FROM entities WHERE tid=? AND eid=?", (tid, entity["id"])
-            ).fetchone()
-            pk = row[0]
-            conn.execute("UPDATE entities SET doc=? WHERE pk=?", (doc, pk))
-            self._drop_indexes(pk)
-        self._write_indexes(tid, pk, entity)
+            ).fetchone()[0]
+        conn.execute("UPDATE entities SET doc=? WHERE pk=?", (doc, pk))
+        self._update_indexes(tid, pk, rows)
 
     def delete(self, entity_id: str) -> bool:
         if self.tid is None:
@@ -96,6 +122,8 @@ class SQLiteTx(StoreTx):
             return False
         self.conn.execute("DELETE FROM entities WHERE pk=?", (row[0],))
         self._drop_indexes(row[0])
+        self._pks.pop(entity_id, None)
+        self.writes += 1
         return True
 
     def select_ids(self, query: EntityQuery) -> list[str]:
@@ -103,10 +131,12 @@ class SQLiteTx(StoreTx):
 
         if self.tid is None:
             return []
+        self.flush()
         return select_ids(self.conn, self.names, self.tid, query)
 
     # -- indexes ------------------------------------------------------------------------
     def _drop_indexes(self, pk: int) -> None:
+        self.flush()
         conn = self.conn
         conn.execute("DELETE FROM entity_types WHERE pk=?", (pk,))
         conn.execute("DELETE FROM entity_attrs WHERE pk=?", (pk,))
@@ -116,30 +146,102 @@ class SQLiteTx(StoreTx):
             conn.executemany("DELETE FROM geo_rtree WHERE gid=?", gids)
             conn.execute("DELETE FROM geo_index WHERE pk=?", (pk,))
 
-    def _write_indexes(self, tid: int, pk: int, entity: dict) -> None:
+    def _interned(self, rows: IndexRows) -> tuple[set[int], dict[int, int], set[tuple], dict]:
         conn, intern = self.conn, self.names.intern
-        rows = index_rows(entity)
-        conn.executemany(
-            "INSERT OR IGNORE INTO entity_types(tid, nid, pk) VALUES(?,?,?)",
-            [(tid, intern(conn, t), pk) for t in rows.types],
-        )
-        conn.executemany(
-            "INSERT INTO entity_attrs(nid, pk, tid, kinds) VALUES(?,?,?,?)",
-            [(intern(conn, a), pk, tid, kinds) for a, kinds in rows.attrs],
-        )
-        if rows.values:
-            conn.executemany(
-                "INSERT INTO attr_values(pk, nid, v) VALUES(?,?,?)",
-                [(pk, intern(conn, key), value) for key, value in rows.values],
-            )
+        types = {intern(conn, t) for t in rows.types}
+        attrs = {intern(conn, a): kinds for a, kinds in rows.attrs}
+        values = {(intern(conn, key), value) for key, value in rows.values}
+        geometries = {}
         for attr, geometry in rows.geometries:
             box = _geometry_bbox(geometry)
-            if box is None:
-                continue
-            gid = conn.execute(
-                "INSERT INTO geo_index(pk, nid) VALUES(?,?)", (pk, intern(conn, attr))
-            ).lastrowid
-            conn.execute(
-                "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat) VALUES(?,?,?,?,?)",
-                (gid, box[0], box[2], box[1], box[3]),
+            if box is not None:
+                geometries[(intern(conn, attr), _geometry_hash(geometry))] = box
+        return types, attrs, values, geometries
+
+    def _insert_indexes(self, tid: int, pk: int, rows: IndexRows) -> None:
+        """Queue the index rows of a new entity; :meth:`flush` writes them all at once."""
+        types, attrs, values, geometries = self._interned(rows)
+        pending = self._pending
+        pending.types.extend((tid, n, pk) for n in types)
+        pending.attrs.extend((n, pk, tid, kinds) for n, kinds in attrs.items())
+        pending.values.extend((pk, n, v) for n, v in values)
+        pending.geometries.extend((pk, nid, ghash, box) for (nid, ghash), box in geometries.items())
+
+    def flush(self) -> None:
+        """Write queued index rows, sorted by index key: B-tree inserts in order are cheaper."""
+        pending = self._pending
+        if pending.empty():
+            return
+        conn = self.conn
+        conn.executemany("INSERT INTO entity_types(tid, nid, pk) VALUES(?,?,?)", pending.types)
+        pending.attrs.sort()
+        conn.executemany(
+            "INSERT INTO entity_attrs(nid, pk, tid, kinds) VALUES(?,?,?,?)", pending.attrs
+        )
+        conn.executemany("INSERT INTO attr_values(pk, nid, v) VALUES(?,?,?)", pending.values)
+        for pk, nid, ghash, box in pending.geometries:
+            self._insert_geometry(pk, nid, ghash, box)
+        self._pending = _PendingRows()
+
+    def _insert_geometry(self, pk: int, nid: int, ghash: int, box: tuple) -> None:
+        gid = self.conn.execute(
+            "INSERT INTO geo_index(pk, nid, ghash) VALUES(?,?,?)", (pk, nid, ghash)
+        ).lastrowid
+        self.conn.execute(
+            "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat) VALUES(?,?,?,?,?)",
+            (gid, box[0], box[2], box[1], box[3]),
+        )
+
+    def _update_indexes(self, tid: int, pk: int, rows: IndexRows) -> None:
+        """Write only the index rows that changed: most updates touch one or two values."""
+        self.flush()
+        types, attrs, values, geometries = self._interned(rows)
+        conn = self.conn
+        old_types = {n for (n,) in conn.execute("SELECT nid FROM entity_types WHERE pk=?", (pk,))}
+        if old_types != types:
+            conn.executemany(
+                "DELETE FROM entity_types WHERE tid=? AND nid=? AND pk=?",
+                [(tid, n, pk) for n in old_types - types],
             )
+            conn.executemany(
+                "INSERT INTO entity_types(tid, nid, pk) VALUES(?,?,?)",
+                [(tid, n, pk) for n in types - old_types],
+            )
+        old_attrs = dict(conn.execute("SELECT nid, kinds FROM entity_attrs WHERE pk=?", (pk,)))
+        if old_attrs != attrs:
+            conn.executemany(
+                "DELETE FROM entity_attrs WHERE nid=? AND pk=?",
+                [(n, pk) for n in old_attrs.keys() - attrs.keys()],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO entity_attrs(nid, pk, tid, kinds) VALUES(?,?,?,?)",
+                [(n, pk, tid, k) for n, k in attrs.items() if old_attrs.get(n) != k],
+            )
+        old_values = set(conn.execute("SELECT nid, v FROM attr_values WHERE pk=?", (pk,)))
+        if old_values != values:
+            conn.executemany(
+                "DELETE FROM attr_values WHERE pk=? AND nid=? AND v=?",
+                [(pk, n, v) for n, v in old_values - values],
+            )
+            conn.executemany(
+                "INSERT INTO attr_values(pk, nid, v) VALUES(?,?,?)",
+                [(pk, n, v) for n, v in values - old_values],
+            )
+        old_geo = {
+            (nid, ghash): gid
+            for gid, nid, ghash in conn.execute(
+                "SELECT gid, nid, ghash FROM geo_index WHERE pk=?", (pk,)
+            )
+        }
+        if old_geo.keys() != geometries.keys():
+            for key in old_geo.keys() - geometries.keys():
+                conn.execute("DELETE FROM geo_rtree WHERE gid=?", (old_geo[key],))
+                conn.execute("DELETE FROM geo_index WHERE gid=?", (old_geo[key],))
+            for key in geometries.keys() - old_geo.keys():
+                self._insert_geometry(pk, key[0], key[1], geometries[key])
+
+
+def _geometry_hash(geometry: dict) -> int:
+    """A stable 63-bit fingerprint of a GeoJSON geometry, to skip unchanged ones on update."""
+    digest = hashlib.blake2b(orjson.dumps(geometry), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
