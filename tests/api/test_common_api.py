@@ -178,3 +178,13 @@ def test_discovery_lists_types_and_attributes(api):
     attribute = api.get(f"{BASE}/attributes/height").json()
     assert attribute["attributeCount"] == 1 and attribute["typeNames"] == ["Building"]
     assert_problem(api.get(f"{BASE}/types/Nope"), 404, "ResourceNotFound")
+
+
+def test_home_page_in_french_then_english(api):
+    api.post(f"{BASE}/entities", json=building(1))
+    page = api.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'lang="fr"' in page.text and "Le jumeau contient 1 entités" in page.text
+    assert "<td>Building</td>" in page.text
+    english = api.get("/", params={"lang": "en"})
+    assert "The twin holds 1 entities" in english.text

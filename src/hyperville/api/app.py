@@ -19,6 +19,7 @@ from hyperville.ngsild.context import ContextResolver
 from hyperville.settings import Settings
 from hyperville.store.base import EntityStore
 from hyperville.twin import Twin
+from hyperville.web.landing import home
 
 log = logging.getLogger(__name__)
 NGSI_LD = "/ngsi-ld/v1"
@@ -101,7 +102,11 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
             the_store.close()
 
     app = Starlette(
-        routes=[Route("/health", health, methods=["GET"]), *ngsi_ld_routes()],
+        routes=[
+            Route("/", home, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            *ngsi_ld_routes(),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

@@ -1,0 +1,1 @@
+"""The hypervisor's web pages (the operations screen arrives with its own issue)."""
