@@ -117,8 +117,17 @@ def test_serve_passes_options(
 
 
 def test_demo_prints_addresses_and_accepts_default_secret(
-    served: list[tuple[Settings, bool]], tmp_path: Path
+    served: list[tuple[Settings, bool]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import hyperville.demo
+
+    def quick_demo(settings: Settings, **kwargs: Any) -> hyperville.demo.DemoState:
+        settings.db_path.parent.mkdir(
+            parents=True, exist_ok=True
+        )  # tests/test_demo.py: the real one
+        return hyperville.demo.DemoState(0, False, 0.0, [])
+
+    monkeypatch.setattr(hyperville.demo, "prepare_demo", quick_demo)
     result = runner.invoke(cli.app, ["demo", "--port", "8765"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8765/\n" in result.stdout

@@ -26,6 +26,11 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
+# GIS imports and the completeness report: hyperville import, hyperville twin report
+from hyperville.gis.cli import register as _register_gis  # noqa: E402
+
+_register_gis(app)
+
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="YAML settings file (may use ${VAR:-default})."),
@@ -124,15 +129,6 @@ def serve(
     _run_server(settings, access_log=access_log)
 
 
-def prepare_demo(settings: Settings) -> None:
-    """Make the demo territory ready in ``settings.db_path``.
-
-    Today this only makes sure the database directory exists. The demo-territory builder
-    (loading the sample city into the store) will be called from here.
-    """
-    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-
-
 @app.command()
 def demo(
     db: Annotated[Path, typer.Option("--db", help="SQLite file of the demo twin.")] = Path(
@@ -144,7 +140,13 @@ def demo(
 ) -> None:
     """Run the hypervisor on a demo territory (embedded SQLite, demo secret accepted)."""
     settings = _load(None, db_path=db, host=host, port=port, demo_mode=True)
-    prepare_demo(settings)
+    from hyperville.demo import prepare_demo
+
+    state = prepare_demo(settings, say=typer.echo)
+    verb = "built" if state.built else "ready"
+    typer.echo(f"demo twin {verb}: {state.entities:,} entities in {state.seconds:.1f} s")
+    if state.failed_layers:
+        typer.echo("layers that failed: " + ", ".join(state.failed_layers), err=True)
     base = _base_url(settings)
     typer.echo(f"hyperville demo on {base}")
     typer.echo(f"NGSI-LD API: {base}ngsi-ld/v1/entities")
@@ -172,6 +174,66 @@ def config_validate(config: ConfigOpt = None) -> None:
     typer.echo(f"{'-' * width}  {'-' * 5}")
     for name, shown in rows:
         typer.echo(f"{name.ljust(width)}  {shown}")
+
+
+deadletter_app = typer.Typer(help="Inspect and replay refused ingestion messages.")
+app.add_typer(deadletter_app, name="deadletter", no_args_is_help=True)
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", help="Base URL of the running server (default: settings).")
+]
+
+
+@deadletter_app.command("list")
+def deadletter_list(
+    config: ConfigOpt = None,
+    db: Annotated[Path | None, typer.Option("--db", help="SQLite file of the twin.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
+    after: Annotated[int, typer.Option("--after", help="Only ids above this one.")] = 0,
+) -> None:
+    """List dead letters: id, time, source, tenant/device, reason."""
+    from hyperville.ingest import admin
+
+    letters = admin.list_letters(_load(config, db_path=db), limit=limit, after=after)
+    for x in letters:
+        where = f"{x['tenant'] or '-'}/{x['deviceId'] or '-'}"
+        typer.echo(f"{x['id']}\t{x['at']}\t{x['source']}\t{where}\t{x['reason']}")
+    typer.echo(f"{len(letters)} dead letter(s)", err=True)
+
+
+@deadletter_app.command("replay")
+def deadletter_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids.")] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="Replay every dead letter.")] = False,
+    config: ConfigOpt = None,
+    db: Annotated[Path | None, typer.Option("--db", help="SQLite file of the twin.")] = None,
+    url: UrlOpt = None,
+) -> None:
+    """Decode dead letters again (with today's devices) and ingest the ones that pass."""
+    from hyperville.ingest import admin
+
+    if not ids and not replay_all:
+        raise typer.BadParameter("give dead letter ids, or --all")
+    settings = _load(config, db_path=db)
+    body = {"all": True} if replay_all else {"ids": ids}
+    where, results = admin.replay(settings, url or _base_url(settings), body)
+    for r in results:
+        typer.echo(f"{r['id']}\t{r['status']}\t{r['points']}\t{r['reason'] or ''}")
+    ok = sum(1 for r in results if r["status"] != "dead_letter")
+    typer.echo(f"replayed {ok} of {len(results)} ({where})", err=True)
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    db: Annotated[Path | None, typer.Option("--db", help="SQLite file of the twin.")] = None,
+    url: UrlOpt = None,
+) -> None:
+    """Ingestion status: devices, dead letters, and the running server's counters."""
+    from hyperville.ingest import admin
+
+    settings = _load(config, db_path=db)
+    for line in admin.status_lines(settings, url or _base_url(settings)):
+        typer.echo(line)
 
 
 @app.command()

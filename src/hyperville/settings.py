@@ -56,6 +56,24 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
         "NORMAL", description="SQLite synchronous pragma (NORMAL survives a process crash)"
     )
+    mqtt_url: str | None = Field(
+        None, description="mqtt://host:port of the broker to ingest from (none: no MQTT)"
+    )
+    mqtt_sources: str = Field(
+        "hyperville", description="MQTT topic families, comma-separated: hyperville,chirpstack,ttn"
+    )
+    ingest_queue_max: int = Field(
+        100_000, ge=1, description="data points waiting to be written at most (back-pressure)"
+    )
+    ingest_batch_max: int = Field(
+        5_000, ge=1, description="data points written per ingestion transaction at most"
+    )
+    dedup_window_s: int = Field(
+        7 * 86400, ge=60, description="[s] how long a message id is remembered (redeliveries)"
+    )
+    ingest_webhook_token: SecretStr | None = Field(
+        None, description="bearer token of the ChirpStack / The Things Stack HTTP integrations"
+    )
     secret_key: SecretStr = Field(SecretStr(DEFAULT_SECRET), description="signing secret")
     demo_mode: bool = Field(False, description="demo: the default secret is accepted")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -66,6 +84,25 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("host must not be empty")
         return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^mqtts?://[^/:]+(:\d{1,5})?/?$", value):
+            raise ValueError("mqtt_url must look like mqtt://host:1883 (or mqtts://)")
+        return value
+
+    @field_validator("mqtt_sources", mode="before")
+    @classmethod
+    def _sources_list(cls, value: Any) -> str:
+        parts = value if isinstance(value, list) else str(value).split(",")
+        names = [str(p).strip() for p in parts if str(p).strip()]
+        wrong = [n for n in names if n not in ("hyperville", "chirpstack", "ttn")]
+        if wrong or not names:
+            raise ValueError("mqtt_sources: a comma-separated list of hyperville, chirpstack, ttn")
+        return ",".join(dict.fromkeys(names))
 
     @model_validator(mode="after")
     def _secret_outside_demo(self) -> Settings:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hyperville import twin_history as hist
 from hyperville import twin_ops as ops
 from hyperville.core.errors import (
     AlreadyExists,
@@ -18,7 +19,14 @@ from hyperville.core.errors import (
     HypervilleError,
     ResourceNotFound,
 )
-from hyperville.store.base import EntityQuery, EntityStore, QueryResult, StoreTx
+from hyperville.store.base import (
+    EntityQuery,
+    EntityStore,
+    HistoryQuery,
+    HistoryResult,
+    QueryResult,
+    StoreTx,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +82,9 @@ class Twin:
         def run(tx: StoreTx) -> None:
             if tx.get(entity["id"]) is not None:
                 raise AlreadyExists(f"entity {entity['id']} already exists")
-            tx.put(ops.new_entity(entity, ops.now_iso()), is_new=True)
+            now = ops.now_iso()
+            tx.put(ops.new_entity(entity, now), is_new=True)
+            hist.historize(tx, entity, now)
 
         await self._write(tenant, run)
         self._emit(tenant, [("create", entity["id"], entity)])
@@ -82,8 +92,10 @@ class Twin:
     async def replace(self, tenant: str, entity: dict) -> None:
         def run(tx: StoreTx) -> dict:
             current = _existing(tx, entity["id"])
-            replaced = ops.replaced_entity(current, entity, ops.now_iso())
+            now = ops.now_iso()
+            replaced = ops.replaced_entity(current, entity, now)
             tx.put(replaced, is_new=False)
+            hist.historize(tx, replaced, now)
             return replaced
 
         after = await self._write(tenant, run)
@@ -104,8 +116,10 @@ class Twin:
 
         def run(tx: StoreTx) -> tuple[object, dict]:
             entity = _existing(tx, entity_id)
-            result = change(entity, ops.now_iso())
+            now = ops.now_iso()
+            result = change(entity, now)
             tx.put(entity, is_new=False)
+            hist.historize(tx, entity, now)
             return result, entity
 
         result, after = await self._write(tenant, run)  # type: ignore[misc]
@@ -119,6 +133,93 @@ class Twin:
             return ops.merge_attrs(entity, patch.get("attrs", {}), now)
 
         return await self.modify(tenant, entity_id, change)  # type: ignore[return-value]
+
+    # -- history and the temporal API ------------------------------------------------------
+    def history(self, tenant: str, entity_id: str, query: HistoryQuery) -> HistoryResult:
+        return self.store.history(tenant, entity_id, query)
+
+    def aggregate(self, tenant: str, entity_id: str, query: HistoryQuery, period_ms: int | None):
+        return self.store.aggregate(tenant, entity_id, query, period_ms)
+
+    async def ingest(self, tenant: str, readings: list[hist.Reading]) -> hist.IngestCounts:
+        """Apply sensor readings ``(entity id, attribute IRI, expanded instance)`` in ONE
+        transaction: each goes to history; it replaces the current instance (same datasetId)
+        only if its observedAt is not older than the current one's."""
+
+        def run(tx: StoreTx):
+            return hist.ingest(tx, readings, ops.now_iso())
+
+        counts, changes = await self._write(tenant, run)  # type: ignore[misc]
+        self._emit(tenant, changes)
+        return counts
+
+    async def temporal_upsert(self, tenant: str, temporal: dict) -> bool:
+        """POST /temporal/entities: create the entity or add instances; True when created."""
+
+        def run(tx: StoreTx):
+            return hist.temporal_upsert(tx, temporal, ops.now_iso())
+
+        created, after = await self._write(tenant, run)  # type: ignore[misc]
+        self._emit(tenant, [("create" if created else "update", temporal["id"], after)])
+        return created
+
+    async def append_instances(self, tenant: str, entity_id: str, attrs: dict) -> None:
+        """POST /temporal/entities/{id}/attrs: add instances to an existing entity."""
+
+        def run(tx: StoreTx):
+            _existing(tx, entity_id)
+            return hist.temporal_upsert(tx, {"id": entity_id, "attrs": attrs}, ops.now_iso())
+
+        _created, after = await self._write(tenant, run)  # type: ignore[misc]
+        self._emit(tenant, [("update", entity_id, after)])
+
+    async def delete_history(
+        self,
+        tenant: str,
+        entity_id: str,
+        attr_iri: str,
+        *,
+        dataset_id: str | None = None,
+        delete_all: bool = False,
+        instance_id: str | None = None,
+    ) -> None:
+        """Delete an attribute's history (one dataset, all, or one instance); 404 if none."""
+
+        def run(tx: StoreTx) -> None:
+            _existing(tx, entity_id)
+            count = tx.delete_history(
+                entity_id,
+                attr_iri,
+                dataset_id=dataset_id,
+                all_datasets=delete_all,
+                instance_id=instance_id,
+            )
+            if not count:
+                what = f"instance {instance_id}" if instance_id else "history"
+                raise ResourceNotFound(f"attribute {attr_iri} of {entity_id}: no such {what}")
+
+        await self._write(tenant, run)
+
+    async def replace_instance(
+        self, tenant: str, entity_id: str, attr_iri: str, instance_id: str, instance: dict
+    ) -> None:
+        """PATCH /temporal/entities/{id}/attrs/{attr}/{instanceId}."""
+
+        def run(tx: StoreTx) -> None:
+            _existing(tx, entity_id)
+            stamped = ops.stamp_new(dict(instance), ops.now_iso())
+            if not tx.replace_history_instance(entity_id, attr_iri, instance_id, stamped):
+                raise ResourceNotFound(f"attribute {attr_iri} has no instance {instance_id}")
+
+        await self._write(tenant, run)
+
+    async def apply_retention(self, raw_days: float) -> int:
+        """Downsample raw history older than ``raw_days`` days (every tenant) into hourly
+        aggregates and delete those raw rows; returns how many raw rows went."""
+        import time
+
+        before_ms = int((time.time() - raw_days * 86400) * 1000)
+        return await self._write("", lambda tx: tx.downsample_history(before_ms))  # type: ignore[return-value]
 
     # -- batches --------------------------------------------------------------------------
     async def batch(
@@ -142,6 +243,7 @@ class Twin:
                     result.errors.append((entity_id, error))
                     continue
                 kind, after, report = change
+                hist.historize(tx, after, now)
                 if kind == "create":
                     result.created.append(entity_id)
                 if report is not None and report.not_updated:

@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hyperville.api import attributes, batch, discovery, entities
+from hyperville.api import attributes, batch, discovery, entities, temporal
+from hyperville.api import ingest as ingest_api
+from hyperville.api import twin_report as twin_report_api
 from hyperville.api.problems import EXCEPTION_HANDLERS
 from hyperville.api.query_params import RejectUnknownParameters
 from hyperville.ngsild.context import ContextResolver
@@ -80,6 +82,29 @@ def ngsi_ld_routes() -> list[Route]:
         *_routes(f"{NGSI_LD}/types/{{type:path}}", discovery.get_type, ["GET"]),
         *_routes(f"{NGSI_LD}/attributes", discovery.list_attributes, ["GET"]),
         *_routes(f"{NGSI_LD}/attributes/{{attr:path}}", discovery.get_attribute, ["GET"]),
+        *temporal_routes(),
+    ]
+
+
+def temporal_routes() -> list[Route]:
+    both = ["PATCH", "DELETE"]
+    base = f"{NGSI_LD}/temporal"
+    entity = f"{base}/entities/{{entity_id}}"
+    return [
+        *_routes(f"{base}/entities", temporal.entities_collection, ["GET", "POST"]),
+        *_routes(entity, temporal.entity_resource, ["GET", "DELETE"]),
+        *_routes(f"{entity}/attrs", temporal.append_attrs, ["POST"]),
+        *_routes(f"{entity}/attrs/{{attr}}", temporal.delete_attr, ["DELETE"]),
+        *_routes(
+            f"{entity}/attrs/{{attr}}/{{instance_id}}",
+            temporal.instance_resource,
+            ["PATCH", "DELETE"],
+        ),
+        *_routes(f"{base}/entityOperations/query", temporal.query_post, ["POST"]),
+        # an empty entity id or attribute name: 400, not 404
+        *_routes(f"{base}/entities//attrs", temporal.missing_path_part, ["POST"]),
+        *_routes(f"{base}/entities//attrs/{{rest:path}}", temporal.missing_path_part, both),
+        *_routes(f"{entity}/attrs//{{rest:path}}", temporal.missing_path_part, both),
     ]
 
 
@@ -97,7 +122,11 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
         anyio.to_thread.current_default_thread_limiter().total_tokens = READER_THREADS
         the_store.open()
         try:
-            yield
+            ingest_api.start_ingestion(app)
+            try:
+                yield
+            finally:
+                ingest_api.stop_ingestion(app)
         finally:
             the_store.close()
 
@@ -106,6 +135,8 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
             Route("/", home, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             *ngsi_ld_routes(),
+            *ingest_api.ingest_routes(),
+            *twin_report_api.twin_report_routes(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
@@ -114,6 +145,7 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
     app.add_middleware(RejectUnknownParameters)
     app.state.settings = settings
     app.state.twin = Twin(the_store)
+    app.state.ingestion = ingest_api.make_ingestion(settings, app.state.twin)
     app.state.contexts = ContextResolver(
         settings.context_cache_dir,
         fetch_timeout_s=settings.context_fetch_timeout_s,

@@ -15,6 +15,7 @@ from hyperville.core.errors import (
     InvalidRequest,
     ResourceNotFound,
     TooManyRequests,
+    Unauthorized,
 )
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ def problem_response(error: HypervilleError) -> Response:
     headers = {}
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after_s)
+    elif isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
     return Response(
         orjson.dumps(error.to_problem()),
         status_code=error.status,

@@ -7,6 +7,7 @@ into RFC 7807 ProblemDetails bodies in exactly one place (``hyperville.api.probl
     HypervilleError
     ├── BadRequestData          400  the payload or a parameter value is wrong
     ├── InvalidRequest          400  the request itself is malformed (bad JSON, bad headers)
+    ├── Unauthorized            401  missing or wrong credentials (device tokens)
     ├── UnsupportedMediaType    415
     ├── NotAcceptable           406
     ├── PayloadTooLarge         413
@@ -61,6 +62,12 @@ class InvalidRequest(HypervilleError):
     problem_type = NGSI_LD_ERRORS + "InvalidRequest"
     status = 400
     title = "Invalid request"
+
+
+class Unauthorized(HypervilleError):
+    problem_type = NGSI_LD_ERRORS + "Unauthorized"
+    status = 401
+    title = "Unauthorized"
 
 
 class UnsupportedMediaType(HypervilleError):

@@ -44,6 +44,35 @@ class EntityQuery:
     count: bool = False
 
 
+@dataclass(frozen=True)
+class HistoryQuery:
+    """Which attribute instances of an entity's history to read (times in ms since epoch).
+
+    ``timerel`` is None (everything), ``before``/``after`` (``start_ms``) or ``between``
+    (``start_ms`` inclusive, ``end_ms`` exclusive). ``timeproperty`` is ``observedAt`` (the
+    instance's observedAt, else its modifiedAt) or ``modifiedAt``/``createdAt`` (when written).
+    ``last_n`` keeps the newest N per attribute; ``limit`` caps the instances per attribute.
+    """
+
+    attrs: tuple[str, ...] = ()
+    timerel: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    timeproperty: str = "observedAt"
+    last_n: int | None = None
+    limit: int = 1000
+    aggr_methods: frozenset[str] = frozenset()  # aggregate(): what to compute (empty = all)
+
+
+@dataclass
+class HistoryResult:
+    """Instances per attribute IRI, oldest first; ``cut`` maps the attributes that had more
+    than ``limit`` instances to the (first, last) times returned, in ms."""
+
+    attrs: dict[str, list[dict]]
+    cut: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
 @dataclass
 class QueryResult:
     entities: list[dict]
@@ -92,6 +121,34 @@ class StoreTx(abc.ABC):
     def select_ids(self, query: EntityQuery) -> list[str]:
         """Every entity id matching ``query`` (limit/offset ignored), for purge."""
 
+    # -- attribute history (the temporal API); deleting an entity deletes its history ----
+    def append_history(self, entity_id: str, attr_iri: str, instances: list[dict]) -> None:
+        """Append expanded instances (with modifiedAt) to the history of an entity written
+        in this transaction; an instance with the same key (time, datasetId) is ignored."""
+        raise NotImplementedError
+
+    def delete_history(
+        self,
+        entity_id: str,
+        attr_iri: str | None = None,
+        *,
+        dataset_id: str | None = None,
+        all_datasets: bool = True,
+        instance_id: str | None = None,
+    ) -> int:
+        """Delete history rows (all, one attribute, one dataset or one instance); the count."""
+        raise NotImplementedError
+
+    def replace_history_instance(
+        self, entity_id: str, attr_iri: str, instance_id: str, instance: dict
+    ) -> bool:
+        """Overwrite one stored instance's value and members; False when it does not exist."""
+        raise NotImplementedError
+
+    def downsample_history(self, before_ms: int) -> int:
+        """Roll raw history older than ``before_ms`` into hourly aggregates; rows removed."""
+        raise NotImplementedError
+
 
 class EntityStore(abc.ABC):
     """A persistent home for the twin's entities, isolated per tenant."""
@@ -119,6 +176,23 @@ class EntityStore(abc.ABC):
 
     @abc.abstractmethod
     def attributes(self, tenant: str) -> list[AttributeInfo]: ...
+
+    def history(self, tenant: str, entity_id: str, query: HistoryQuery) -> HistoryResult:
+        """The stored instances of an entity's attributes (empty when it has none)."""
+        raise NotImplementedError
+
+    def aggregate(
+        self, tenant: str, entity_id: str, query: HistoryQuery, period_ms: int | None
+    ) -> dict[str, dict[str | None, list[tuple]]]:
+        """Per attribute IRI and datasetId (None = default), the buckets
+        ``(start_ms, end_ms, count, numeric count, distinct, sum, min, max, sumsq)`` of
+        ``period_ms``
+        (one bucket over the whole range when None), oldest first."""
+        raise NotImplementedError
+
+    def delete_history(self, tenant: str, entity_id: str, attr_iri: str | None = None) -> int:
+        """Delete an entity's history (or one attribute's) in its own transaction."""
+        return self.transact_sync(tenant, lambda tx: tx.delete_history(entity_id, attr_iri))
 
     @abc.abstractmethod
     def submit(self, tenant: str, fn: Callable[[StoreTx], T]):  # -> concurrent.futures.Future[T]

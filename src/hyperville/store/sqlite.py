@@ -22,10 +22,13 @@ from typing import TypeVar
 import orjson
 
 from hyperville.core.errors import HypervilleError, InternalError
+from hyperville.store import sqlite_history as history
 from hyperville.store.base import (
     AttributeInfo,
     EntityQuery,
     EntityStore,
+    HistoryQuery,
+    HistoryResult,
     QueryResult,
     StoreTx,
     TypeInfo,
@@ -76,6 +79,7 @@ class SQLiteStore(EntityStore):
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         configure(conn, synchronous=self.synchronous)
         create_schema(conn)
+        history.create_schema(conn)
         # checkpoints run beside the writer (see _checkpoint_loop), not inside its commits
         conn.execute("PRAGMA wal_autocheckpoint=0")
         self._write_conn = conn
@@ -160,6 +164,35 @@ class SQLiteStore(EntityStore):
 
         tid = self.tenants_table.get(tenant)
         return [] if tid is None else attributes(self._reader(), self.names, tid)
+
+    def _entity_pk(self, tenant: str, entity_id: str) -> int | None:
+        tid = self.tenants_table.get(tenant)
+        if tid is None:
+            return None
+        row = (
+            self._reader()
+            .execute("SELECT pk FROM entities WHERE tid=? AND eid=?", (tid, entity_id))
+            .fetchone()
+        )
+        return row[0] if row else None
+
+    def history(self, tenant: str, entity_id: str, query: HistoryQuery) -> HistoryResult:
+        pk = self._entity_pk(tenant, entity_id)
+        if pk is None:
+            return HistoryResult({})
+        found, cut = history.instances(self._reader(), self.names, pk, query)
+        return HistoryResult(found, cut)
+
+    def aggregate(self, tenant, entity_id, query, period_ms):
+        pk = self._entity_pk(tenant, entity_id)
+        if pk is None:
+            return {}
+        conn = self._reader()
+        found = history.aggregate(conn, self.names, pk, query, period_ms)
+        return {
+            iri: {(self.names.get_name(ds, conn) if ds else None): rows for ds, rows in per.items()}
+            for iri, per in found.items()
+        }
 
     # -- writes -------------------------------------------------------------------------
     def submit(self, tenant: str, fn: Callable[[StoreTx], T]) -> Future:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from hyperville.store import sqlite_history as history
 from hyperville.store.base import EntityQuery, StoreTx
 from hyperville.store.indexing import IndexRows, index_rows
 from hyperville.store.sqlite_names import NameTable, TenantTable
@@ -122,6 +123,7 @@ class SQLiteTx(StoreTx):
             return False
         self.conn.execute("DELETE FROM entities WHERE pk=?", (row[0],))
         self._drop_indexes(row[0])
+        history.delete(self.conn, row[0])  # its pk may be reused: the history goes too
         self._pks.pop(entity_id, None)
         self.writes += 1
         return True
@@ -133,6 +135,49 @@ class SQLiteTx(StoreTx):
             return []
         self.flush()
         return select_ids(self.conn, self.names, self.tid, query)
+
+    # -- history (sqlite_history) ---------------------------------------------------------
+    def _pk(self, entity_id: str) -> int | None:
+        pk = self._pks.get(entity_id)
+        if pk is None and self.tid is not None:
+            row = self.conn.execute(
+                "SELECT pk FROM entities WHERE tid=? AND eid=?", (self.tid, entity_id)
+            ).fetchone()
+            pk = self._pks[entity_id] = row[0] if row else None
+        return pk
+
+    def append_history(self, entity_id: str, attr_iri: str, instances: list[dict]) -> None:
+        pk = self._pk(entity_id)
+        if pk is not None and instances:
+            history.append(self.conn, self.names, pk, attr_iri, instances)
+
+    def delete_history(
+        self, entity_id, attr_iri=None, *, dataset_id=None, all_datasets=True, instance_id=None
+    ) -> int:
+        pk = self._pk(entity_id)
+        if pk is None:
+            return 0
+        nid = None if attr_iri is None else self.names.get(attr_iri, self.conn)
+        if attr_iri is not None and nid is None:
+            return 0
+        if instance_id is not None:
+            key = history.parse_instance_id(instance_id)
+            if key is None or key[:2] != (pk, nid):
+                return 0
+            return history.delete(self.conn, pk, nid, key[3], key[2])
+        ds = None if all_datasets else history.dataset_nid(self.conn, self.names, dataset_id)
+        return history.delete(self.conn, pk, nid, ds)
+
+    def replace_history_instance(self, entity_id, attr_iri, instance_id, instance) -> bool:
+        pk = self._pk(entity_id)
+        key = history.parse_instance_id(instance_id)
+        nid = self.names.get(attr_iri, self.conn)
+        if pk is None or key is None or key[:2] != (pk, nid):
+            return False
+        return history.replace_instance(self.conn, key, instance)
+
+    def downsample_history(self, before_ms: int) -> int:
+        return history.downsample(self.conn, before_ms)
 
     # -- indexes ------------------------------------------------------------------------
     def _drop_indexes(self, pk: int) -> None:

@@ -1,0 +1,123 @@
+"""What the twin keeps in attribute history, and how late readings are applied.
+
+Every write through the twin appends the attribute instances it wrote to the history, in
+the same store transaction as the current state: the instances stamped with the
+operation's ``now`` (``modifiedAt``) are the ones it wrote. Readings (ingestion, temporal
+provision) always go to history, and replace the current instance only when they are not
+older than it (observedAt), so a late reading never rolls the current state back.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from hyperville import twin_ops as ops
+from hyperville.store.base import StoreTx
+from hyperville.store.sqlite_history import iso_to_ms
+
+Reading = tuple[str, str, dict]
+"""(entity id, attribute IRI, expanded instance) — an observation of one attribute."""
+
+
+@dataclass
+class IngestCounts:
+    applied: int = 0  # went to history and replaced the current instance
+    history_only: int = 0  # older than the current instance: history only
+    unknown_entity: int = 0  # no such entity: dropped
+
+    def __add__(self, other: IngestCounts) -> IngestCounts:
+        return IngestCounts(
+            self.applied + other.applied,
+            self.history_only + other.history_only,
+            self.unknown_entity + other.unknown_entity,
+        )
+
+
+def historize(tx: StoreTx, entity: dict, now: str) -> None:
+    """Append the instances of ``entity`` that the current operation wrote (stamped ``now``)."""
+    for iri, instances in entity.get("attrs", {}).items():
+        written = [i for i in instances if i.get("modifiedAt") == now]
+        if written:
+            tx.append_history(entity["id"], iri, written)
+
+
+def _observed_ms(instance: dict) -> int | None:
+    observed = instance.get("observedAt")
+    return None if observed is None else iso_to_ms(observed)
+
+
+def apply_readings(tx: StoreTx, entity: dict, readings: list[tuple[str, dict]], now: str):
+    """Apply ``(attr IRI, instance)`` readings to a stored entity (in place); every one goes
+    to history. Returns (applied, history_only)."""
+    applied = history_only = 0
+    attrs = entity.setdefault("attrs", {})
+    by_attr: dict[str, list[dict]] = {}
+    for iri, raw in readings:
+        instance = ops.stamp_new(copy.copy(raw), now)
+        by_attr.setdefault(iri, []).append(instance)
+        current = attrs.setdefault(iri, [])
+        index = next(
+            (n for n, i in enumerate(current) if i.get("datasetId") == instance.get("datasetId")),
+            None,
+        )
+        if index is None:
+            current.append(instance)
+            applied += 1
+            continue
+        new_ms, old_ms = _observed_ms(instance), _observed_ms(current[index])
+        if old_ms is not None and (new_ms is None or new_ms < old_ms):
+            history_only += 1
+            continue
+        instance["createdAt"] = current[index].get("createdAt", now)
+        current[index] = instance
+        applied += 1
+    if applied:
+        entity["modifiedAt"] = now
+    for iri, instances in by_attr.items():
+        tx.append_history(entity["id"], iri, instances)
+    return applied, history_only
+
+
+def ingest(tx: StoreTx, readings: list[Reading], now: str) -> tuple[IngestCounts, list]:
+    """The body of :meth:`Twin.ingest`: one transaction, one write per entity touched."""
+    counts = IngestCounts()
+    grouped: dict[str, list[tuple[str, dict]]] = {}
+    for entity_id, iri, instance in readings:
+        grouped.setdefault(entity_id, []).append((iri, instance))
+    current = tx.get_many(grouped)
+    changes = []
+    for entity_id, entity_readings in grouped.items():
+        entity = current.get(entity_id)
+        if entity is None:
+            counts.unknown_entity += len(entity_readings)
+            continue
+        applied, history_only = apply_readings(tx, entity, entity_readings, now)
+        counts.applied += applied
+        counts.history_only += history_only
+        if applied:
+            tx.put(entity, is_new=False)
+            changes.append(("update", entity_id, entity))
+    return counts, changes
+
+
+def temporal_upsert(tx: StoreTx, temporal: dict, now: str) -> tuple[bool, dict]:
+    """POST /temporal/entities: create the entity (its newest instances become the current
+    state) or add instances to it. Every instance goes to history. Returns (created, entity)."""
+    entity_id = temporal["id"]
+    readings = [(iri, inst) for iri, insts in temporal.get("attrs", {}).items() for inst in insts]
+    existing = tx.get(entity_id)
+    if existing is None:
+        fresh = {k: temporal[k] for k in ("id", "type", "scope") if k in temporal}
+        fresh["attrs"] = {}
+        fresh["createdAt"] = fresh["modifiedAt"] = now
+        tx.put(fresh, is_new=True)
+        apply_readings(tx, fresh, readings, now)
+        tx.put(fresh, is_new=False)
+        return True, fresh
+    ops.merge_types(existing, temporal.get("type") or [])
+    ops.merge_scope(existing, temporal.get("scope"))
+    apply_readings(tx, existing, readings, now)
+    existing["modifiedAt"] = now
+    tx.put(existing, is_new=False)
+    return False, existing
