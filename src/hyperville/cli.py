@@ -37,6 +37,9 @@ ConfigOpt = Annotated[
 ]
 HostOpt = Annotated[str | None, typer.Option("--host", help="Address to bind to.")]
 PortOpt = Annotated[int | None, typer.Option("--port", help="HTTP port.")]
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", help="Base URL of the running server (default: settings).")
+]
 AccessLogOpt = Annotated[
     bool, typer.Option("--access-log/--no-access-log", help="Log every HTTP request.")
 ]
@@ -137,12 +140,22 @@ def demo(
     host: HostOpt = None,
     port: PortOpt = None,
     access_log: AccessLogOpt = False,
+    backfill_days: Annotated[
+        float,
+        typer.Option("--backfill-days", help="Days of sensor history written on the first run."),
+    ] = 14,
+    simulate: Annotated[
+        bool, typer.Option("--simulate/--no-simulate", help="Run the live sensor simulator.")
+    ] = True,
+    scale: Annotated[float, typer.Option("--scale", hidden=True)] = 1.0,
 ) -> None:
     """Run the hypervisor on a demo territory (embedded SQLite, demo secret accepted)."""
     settings = _load(None, db_path=db, host=host, port=port, demo_mode=True)
     from hyperville.demo import prepare_demo
 
-    state = prepare_demo(settings, say=typer.echo)
+    state = prepare_demo(
+        settings, scale=scale, backfill_days=backfill_days, provision=simulate, say=typer.echo
+    )
     verb = "built" if state.built else "ready"
     typer.echo(f"demo twin {verb}: {state.entities:,} entities in {state.seconds:.1f} s")
     if state.failed_layers:
@@ -151,7 +164,72 @@ def demo(
     typer.echo(f"hyperville demo on {base}")
     typer.echo(f"NGSI-LD API: {base}ngsi-ld/v1/entities")
     typer.echo("Press Ctrl+C to stop.")
-    _run_server(settings, access_log=access_log)
+    stop = None
+    if simulate:
+        from hyperville.demo import start_live_simulator
+
+        stop = start_live_simulator(settings, base, say=typer.echo)
+    try:
+        _run_server(settings, access_log=access_log)
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+@app.command()
+def simulate(
+    url: UrlOpt = None,
+    config: ConfigOpt = None,
+    db: Annotated[Path | None, typer.Option("--db", help="SQLite file of the twin.")] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.01, help="Simulated seconds per real second.")
+    ] = 1.0,
+    backfill_days: Annotated[
+        float, typer.Option("--backfill-days", min=0, help="Send this many days of history first.")
+    ] = 0,
+    only: Annotated[
+        str | None, typer.Option("--only", help="One kind of device (e.g. traffic_counter, fill).")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0, help="Stop after S real seconds.")
+    ] = None,
+    territory: Annotated[
+        Path | None,
+        typer.Option("--territory", help="Directory of sensors.csv (default: next to --db)."),
+    ] = None,
+) -> None:
+    """Drive the demo territory's sensors through the ingestion paths of a running server."""
+    # a client of the server: the settings only locate it, its secret is never used here
+    settings = _load(config, db_path=db, demo_mode=True)
+    from hyperville.demo import DEMO_SEED, demo_files_dir
+    from hyperville.simulator.runner import simulate as run
+
+    try:
+        run(
+            url=url or _base_url(settings),
+            territory_dir=territory or demo_files_dir(settings),
+            seed=DEMO_SEED,
+            mqtt_url=settings.mqtt_url,
+            speed=speed,
+            backfill_days=backfill_days,
+            only=only,
+            duration_s=duration,
+            say=typer.echo,
+        )
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        typer.echo(f"hyperville simulate: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    except httpx_errors() as exc:
+        typer.echo(f"hyperville simulate: the server does not answer: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+def httpx_errors() -> tuple[type[Exception], ...]:
+    import httpx
+
+    return (httpx.HTTPError,)
 
 
 def _display(name: str, value: Any) -> str:
@@ -178,9 +256,6 @@ def config_validate(config: ConfigOpt = None) -> None:
 
 deadletter_app = typer.Typer(help="Inspect and replay refused ingestion messages.")
 app.add_typer(deadletter_app, name="deadletter", no_args_is_help=True)
-UrlOpt = Annotated[
-    str | None, typer.Option("--url", help="Base URL of the running server (default: settings).")
-]
 
 
 @deadletter_app.command("list")

@@ -21,6 +21,7 @@ from hyperville.ngsild.context import ContextResolver
 from hyperville.settings import Settings
 from hyperville.store.base import EntityStore
 from hyperville.twin import Twin
+from hyperville.web import ui
 from hyperville.web.landing import home
 
 log = logging.getLogger(__name__)
@@ -132,11 +133,12 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
 
     app = Starlette(
         routes=[
-            Route("/", home, methods=["GET"]),
+            Route("/about", home, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             *ngsi_ld_routes(),
             *ingest_api.ingest_routes(),
             *twin_report_api.twin_report_routes(),
+            *ui.routes(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
@@ -145,6 +147,7 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
     app.add_middleware(RejectUnknownParameters)
     app.state.settings = settings
     app.state.twin = Twin(the_store)
+    ui.install(app)
     app.state.ingestion = ingest_api.make_ingestion(settings, app.state.twin)
     app.state.contexts = ContextResolver(
         settings.context_cache_dir,

@@ -233,6 +233,7 @@ class SQLiteStore(EntityStore):
         """Run a batch in one transaction; returns how many entities it wrote."""
         written = 0
         outcomes: list[tuple[Future, object, BaseException | None]] = []
+        history_rows: list[tuple] = []  # of every function of the batch, written once
         try:
             conn.execute("BEGIN IMMEDIATE")
             for tenant, fn, future in batch:
@@ -241,8 +242,8 @@ class SQLiteStore(EntityStore):
                 conn.execute("SAVEPOINT op")
                 self.names.begin_op()
                 self.tenants_table.begin_op()
+                tx = SQLiteTx(conn, self.names, self.tenants_table, tenant, history_rows)
                 try:
-                    tx = SQLiteTx(conn, self.names, self.tenants_table, tenant)
                     result = fn(tx)
                     tx.flush()
                     written += tx.writes
@@ -251,6 +252,7 @@ class SQLiteStore(EntityStore):
                     conn.execute("RELEASE op")
                     self.names.rollback_op()
                     self.tenants_table.rollback_op()
+                    history_rows += tx.rewrite_on_rollback  # others' rows it had written
                     if not isinstance(exc, HypervilleError):
                         log.exception("write failed")
                     outcomes.append((future, None, exc))
@@ -258,7 +260,9 @@ class SQLiteStore(EntityStore):
                     conn.execute("RELEASE op")
                     self.names.end_op()
                     self.tenants_table.end_op()
+                    history_rows += tx.history_rows
                     outcomes.append((future, result, None))
+            history.write(conn, history_rows)
             conn.execute("COMMIT")
             self.commits += 1
         except sqlite3.Error as exc:

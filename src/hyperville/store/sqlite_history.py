@@ -20,6 +20,8 @@ import math
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
+from operator import itemgetter
 
 import orjson
 
@@ -48,8 +50,12 @@ def create_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
 
 
+@lru_cache(maxsize=4096)
 def iso_to_ms(value: str) -> int:
-    """NGSI-LD DateTime → integer milliseconds since the epoch (naive times are UTC)."""
+    """NGSI-LD DateTime → integer milliseconds since the epoch (naive times are UTC).
+
+    Cached: one write stamps every instance with the same modifiedAt, and sensors report on
+    the same ticks."""
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -60,6 +66,27 @@ def ms_to_iso(ms: int) -> str:
     """Milliseconds → NGSI-LD DateTime; whole seconds without a fraction (…T12:03:00Z)."""
     text = datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
     return (text[:-7] if ms % 1000 == 0 else text[:-3]) + "Z"
+
+
+def _canonical(text: str, ms: int) -> bool:
+    """Is ``text`` (which parses to ``ms``) spelled as :func:`ms_to_iso` spells ``ms``?
+
+    Checked on the separators, without formatting: ``YYYY-MM-DDTHH:MM:SSZ`` for whole
+    seconds, ``YYYY-MM-DDTHH:MM:SS.fffZ`` otherwise."""
+    size = len(text)
+    if size == 20:
+        if ms % 1000:
+            return False
+    elif size != 24 or text[19] != "." or not ms % 1000:
+        return False
+    return (
+        text[-1] == "Z"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == "T"
+        and text[13] == ":"
+        and text[16] == ":"
+    )
 
 
 def is_number(value: object) -> bool:
@@ -76,7 +103,7 @@ def encode(instance: dict) -> tuple[int, int | None, float | None, bytes | None]
     else:
         t, m = modified, None
     rest = {k: v for k, v in instance.items() if k not in _DROPPED}
-    if observed is not None and ms_to_iso(t) != observed:
+    if observed is not None and not _canonical(observed, t) and ms_to_iso(t) != observed:
         rest["observedAt"] = observed  # an unusual spelling (offset, µs…) is kept as given
     value = rest.get("value")
     num = None
@@ -125,41 +152,115 @@ def dataset_nid(conn: sqlite3.Connection, names: NameTable, dataset_id: str | No
     return 0 if dataset_id is None else names.intern(conn, dataset_id)
 
 
-def append(
+def rows_of(
     conn: sqlite3.Connection, names: NameTable, pk: int, attr_iri: str, instances: Iterable[dict]
-) -> None:
-    """Append instances (expanded, with modifiedAt). An instance with the key (time,
-    datasetId) of a stored one replaces it: a redelivery never duplicates a data point."""
+) -> list[tuple]:
+    """The ``attr_history`` rows of instances (expanded, with modifiedAt), to :func:`write`."""
     nid = names.intern(conn, attr_iri)
     rows = []
     for inst in instances:
         t, m, num, doc = encode(inst)
-        rows.append((pk, nid, t, dataset_nid(conn, names, inst.get("datasetId")), num, doc, m))
-    cur = conn.executemany(
-        "INSERT OR IGNORE INTO attr_history(pk, nid, t, ds, num, doc, m) VALUES(?,?,?,?,?,?,?)",
-        rows,
-    )
-    if cur.rowcount != len(rows):  # some keys existed: the latest write wins, hours recounted
+        dataset = inst.get("datasetId")
+        ds = 0 if dataset is None else names.intern(conn, dataset)
+        rows.append((pk, nid, t, ds, num, doc, m))
+    return rows
+
+
+_KEY = itemgetter(0, 1, 2, 3)
+_INSERT = "INSERT OR IGNORE INTO attr_history(pk, nid, t, ds, num, doc, m) VALUES(?,?,?,?,?,?,?)"
+_PROBE = (  # the stored rows among a JSON array of keys: one index seek each
+    "SELECT j.key, h.num, h.doc, h.m FROM json_each(?) AS j JOIN attr_history AS h "
+    "ON h.pk = j.value->>0 AND h.nid = j.value->>1 AND h.t = j.value->>2 AND h.ds = j.value->>3"
+)
+
+
+def _hour_key(row: tuple) -> tuple[int, int, int, int]:
+    return row[0], row[1], row[2] - row[2] % HOUR_MS, row[3]
+
+
+def write(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Insert history rows (from :func:`rows_of`, any number of entities and attributes) and
+    keep their hourly summaries up to date, in a few statements.
+
+    A row with the key (pk, nid, t, ds) of a stored one replaces it (the latest write wins;
+    its hour is recounted when the value changed) and changes nothing when it is identical:
+    a redelivery never duplicates a data point. Rows are written in key order (B-tree inserts in order are
+    cheaper); of rows with the same key, the last one given wins."""
+    if not rows:
+        return
+    rows.sort(key=_KEY)  # stable: rows with the same key keep their order
+    conn.execute("SAVEPOINT history")
+    inserted = conn.executemany(_INSERT, rows).rowcount
+    if inserted == len(rows):  # the common case: all new
+        conn.execute("RELEASE history")
+        _add_hours(conn, rows)
+        return
+    conn.execute("ROLLBACK TO history")  # some keys are stored (or repeated): sort them out
+    conn.execute("RELEASE history")
+    last: list[tuple] = []
+    for row in rows:  # of the same key, the last row wins
+        if last and last[-1][:4] == row[:4]:
+            last[-1] = row
+        else:
+            last.append(row)
+    stored = {
+        index: (num, doc, m)
+        for index, num, doc, m in conn.execute(_PROBE, (orjson.dumps([r[:4] for r in last]),))
+    }
+    new = [row for n, row in enumerate(last) if n not in stored]
+    changed = [
+        (n, row)
+        for n, row in enumerate(last)
+        if n in stored and stored[n] != (row[4], row[5], row[6])
+    ]
+    recount: set[tuple] = set()
+    if changed:
         conn.executemany(
             "UPDATE attr_history SET num=?, doc=?, m=? WHERE pk=? AND nid=? AND t=? AND ds=?",
-            [(r[4], r[5], r[6], *r[:4]) for r in rows],
+            [(*r[4:], *r[:4]) for _n, r in changed],
         )
-        for key in {(pk, nid, r[2] - r[2] % HOUR_MS, r[3]) for r in rows}:
-            recount_hour(conn, key)
+        # the hourly summaries count values only: a new doc or modifiedAt changes none
+        recount = {_hour_key(r) for n, r in changed if stored[n][0] != r[4]}
+    if new:
+        conn.executemany(_INSERT, new)
+        _add_hours(conn, [r for r in new if _hour_key(r) not in recount] if recount else new)
+    for key in sorted(recount):
+        recount_hour(conn, key)
+
+
+def append(
+    conn: sqlite3.Connection, names: NameTable, pk: int, attr_iri: str, instances: Iterable[dict]
+) -> None:
+    """Append instances (expanded, with modifiedAt) of one attribute; see :func:`write`."""
+    write(conn, rows_of(conn, names, pk, attr_iri, instances))
+
+
+def _add_hours(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Add new rows (sorted by key) to their hourly summaries."""
+    if not rows:
         return
     hours: dict[tuple, list] = {}
-    for r in rows:
-        key, v = (pk, nid, r[2] - r[2] % HOUR_MS, r[3]), r[4]
+    for pk, nid, t, ds, v, _doc, _m in rows:
+        key = (pk, nid, t - t % HOUR_MS, ds)
         acc = hours.get(key)
         if acc is None:
-            acc = hours[key] = [0, 0, None, None, None, None]
+            if v is None:
+                hours[key] = [1, 0, None, None, None, None]
+            else:
+                hours[key] = [1, 1, v, v, v, v * v]
+            continue
         acc[0] += 1
         if v is not None:
+            if acc[1]:
+                acc[2] += v
+                if v < acc[3]:
+                    acc[3] = v
+                if v > acc[4]:
+                    acc[4] = v
+                acc[5] += v * v
+            else:
+                acc[2], acc[3], acc[4], acc[5] = v, v, v, v * v
             acc[1] += 1
-            acc[2] = v + (acc[2] or 0)
-            acc[3] = v if acc[3] is None else min(acc[3], v)
-            acc[4] = v if acc[4] is None else max(acc[4], v)
-            acc[5] = v * v + (acc[5] or 0)
     for acc in hours.values():
         acc[1] = None if acc[1] == acc[0] else acc[1]  # k: NULL (0 bytes) when all numeric
     conn.executemany(

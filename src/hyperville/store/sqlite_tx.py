@@ -44,7 +44,12 @@ class _PendingRows:
 
 class SQLiteTx(StoreTx):
     def __init__(
-        self, conn: sqlite3.Connection, names: NameTable, tenants: TenantTable, tenant: str
+        self,
+        conn: sqlite3.Connection,
+        names: NameTable,
+        tenants: TenantTable,
+        tenant: str,
+        history_rows: list[tuple] | None = None,
     ) -> None:
         self.conn = conn
         self.names = names
@@ -58,6 +63,11 @@ class SQLiteTx(StoreTx):
         self.writes = 0  # entities written or deleted, for the statistics refresh
         self._pks: dict[str, int] = {}
         self._pending = _PendingRows()  # entity id -> pk of the rows this function read
+        # History rows: this function's, then (when it succeeds) the batch's, written by
+        # sqlite_history.write once per batch; see flush_history.
+        self.history_rows: list[tuple] = []
+        self._batch_history = history_rows if history_rows is not None else []
+        self.rewrite_on_rollback: list[tuple] = []
 
     def _ensure_tenant(self) -> int:
         if self.tid is None:
@@ -121,6 +131,7 @@ class SQLiteTx(StoreTx):
         ).fetchone()
         if row is None:
             return False
+        self.flush_history()
         self.conn.execute("DELETE FROM entities WHERE pk=?", (row[0],))
         self._drop_indexes(row[0])
         history.delete(self.conn, row[0])  # its pk may be reused: the history goes too
@@ -147,13 +158,29 @@ class SQLiteTx(StoreTx):
         return pk
 
     def append_history(self, entity_id: str, attr_iri: str, instances: list[dict]) -> None:
+        """Queue the rows; they are written with the rest of the batch's (flush_history)."""
         pk = self._pk(entity_id)
         if pk is not None and instances:
-            history.append(self.conn, self.names, pk, attr_iri, instances)
+            self.history_rows += history.rows_of(self.conn, self.names, pk, attr_iri, instances)
+
+    def flush_history(self) -> None:
+        """Write the queued history rows now: before anything reads or deletes history.
+
+        The batch's rows (of functions already released) are written inside this function's
+        savepoint: if it then fails, the store writes them again (``rewrite_on_rollback``)."""
+        batch = self._batch_history
+        if batch:
+            self.rewrite_on_rollback += batch
+            history.write(self.conn, batch[:])
+            batch.clear()
+        if self.history_rows:
+            history.write(self.conn, self.history_rows)
+            self.history_rows = []
 
     def delete_history(
         self, entity_id, attr_iri=None, *, dataset_id=None, all_datasets=True, instance_id=None
     ) -> int:
+        self.flush_history()
         pk = self._pk(entity_id)
         if pk is None:
             return 0
@@ -169,6 +196,7 @@ class SQLiteTx(StoreTx):
         return history.delete(self.conn, pk, nid, ds)
 
     def replace_history_instance(self, entity_id, attr_iri, instance_id, instance) -> bool:
+        self.flush_history()
         pk = self._pk(entity_id)
         key = history.parse_instance_id(instance_id)
         nid = self.names.get(attr_iri, self.conn)
@@ -177,6 +205,7 @@ class SQLiteTx(StoreTx):
         return history.replace_instance(self.conn, key, instance)
 
     def downsample_history(self, before_ms: int) -> int:
+        self.flush_history()
         return history.downsample(self.conn, before_ms)
 
     # -- indexes ------------------------------------------------------------------------
