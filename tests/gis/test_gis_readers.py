@@ -45,7 +45,9 @@ def test_polygons_are_reprojected_vertex_by_vertex(tmp_path):
     assert data.layer == "batiments"
     got = list(data.geometries[0].exterior.coords)
     want = [to_wgs84(x, y) for x, y in square.exterior.coords]
-    assert got == pytest.approx(want, abs=1e-7)
+    assert len(got) == len(want)
+    for (lon, lat), (want_lon, want_lat) in zip(got, want, strict=True):
+        assert (lon, lat) == (pytest.approx(want_lon, abs=1e-7), pytest.approx(want_lat, abs=1e-7))
 
 
 def test_geojson_in_wgs84_is_kept(tmp_path):
