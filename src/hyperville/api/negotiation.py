@@ -45,16 +45,8 @@ def link_context_url(request: Request) -> str | None:
     return None
 
 
-async def read_json_body(request: Request, *, allowed: tuple[str, ...] = (JSON, JSON_LD)):
-    """The parsed JSON body and its media type; 415/413/400 errors say what is wrong."""
-    media_type = _media_type(request.headers.get("content-type"))
-    if media_type == MERGE_PATCH and request.method == "PATCH":
-        media_type = JSON  # RFC 7396 bodies are plain JSON with Link-header contexts
-    if media_type not in allowed:
-        raise UnsupportedMediaType(
-            f"Content-Type {media_type or '(none)'} is not supported here; use "
-            + " or ".join(allowed)
-        )
+async def read_limited_body(request: Request) -> bytes:
+    """The raw body, refused with 413 as soon as it passes ``max_body_bytes``."""
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -65,7 +57,20 @@ async def read_json_body(request: Request, *, allowed: tuple[str, ...] = (JSON, 
         if size > limit:
             raise PayloadTooLarge(f"request body exceeds {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_body(request: Request, *, allowed: tuple[str, ...] = (JSON, JSON_LD)):
+    """The parsed JSON body and its media type; 415/413/400 errors say what is wrong."""
+    media_type = _media_type(request.headers.get("content-type"))
+    if media_type == MERGE_PATCH and request.method == "PATCH":
+        media_type = JSON  # RFC 7396 bodies are plain JSON with Link-header contexts
+    if media_type not in allowed:
+        raise UnsupportedMediaType(
+            f"Content-Type {media_type or '(none)'} is not supported here; use "
+            + " or ".join(allowed)
+        )
+    raw = await read_limited_body(request)
     if not raw.strip():
         raise InvalidRequest("the request body is empty; a JSON document is expected")
     try:

@@ -13,11 +13,11 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hyperville.api.negotiation import read_limited_body
 from hyperville.core.errors import (
     AlreadyExists,
     BadRequestData,
     HypervilleError,
-    PayloadTooLarge,
     ResourceNotFound,
     TooManyRequests,
     Unauthorized,
@@ -42,18 +42,7 @@ def is_json(request: Request) -> bool:
     return kind in JSON_TYPES or (kind.startswith("application/") and kind.endswith("+json"))
 
 
-async def read_body(request: Request) -> bytes:
-    limit = request.app.state.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body of {declared} bytes exceeds {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+read_body = read_limited_body
 
 
 def bearer(request: Request) -> str | None:

@@ -12,22 +12,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from hyperville.core.attributes import VALUE_KEYS as ATTRIBUTE_VALUE_KEYS
 from hyperville.core.errors import BadRequestData
 from hyperville.core.geo import check_geometry
 from hyperville.ngsild.context import Context
 
 NGSILD = "https://uri.etsi.org/ngsi-ld/"
 NULL_URI = "urn:ngsi-ld:null"
-VALUE_KEYS = {
-    "Property": "value",
-    "GeoProperty": "value",
-    "Relationship": "object",
-    "LanguageProperty": "languageMap",
-    "ListProperty": "valueList",
-    "ListRelationship": "objectList",
-    "JsonProperty": "json",
-    "VocabProperty": "vocab",
-}
+VALUE_KEYS = ATTRIBUTE_VALUE_KEYS
 ALL_VALUE_KEYS = frozenset(VALUE_KEYS.values())
 INFERRED_TYPES = {  # concise: the member that reveals the type (4.5.18)
     "value": "Property",

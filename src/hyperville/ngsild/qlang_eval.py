@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from hyperville.core.attributes import VALUE_KEYS as ATTRIBUTE_VALUE_KEYS
 from hyperville.ngsild.qlang import (
     DATETIME_RE,
     END,
@@ -42,16 +43,7 @@ from hyperville.ngsild.qlang import (
     is_name,
 )
 
-_VALUE_KEYS = {
-    "Property": "value",
-    "GeoProperty": "value",
-    "Relationship": "object",
-    "LanguageProperty": "languageMap",
-    "ListProperty": "valueList",
-    "ListRelationship": "objectList",
-    "JsonProperty": "json",
-    "VocabProperty": "vocab",
-}
+_VALUE_KEYS = ATTRIBUTE_VALUE_KEYS
 _RELATIONSHIPS = frozenset({"Relationship", "ListRelationship"})
 _ENTITY_MEMBERS = frozenset({"createdAt", "modifiedAt"})
 _MISSING = object()

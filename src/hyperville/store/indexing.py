@@ -14,19 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from hyperville.core.attributes import VALUE_KEYS as ATTRIBUTE_VALUE_KEYS
+
 SUB = "\x1f"
 CMP = "\x1e"
 
-TARGET_KEYS = {
-    "Property": "value",
-    "GeoProperty": "value",
-    "Relationship": "object",
-    "LanguageProperty": "languageMap",
-    "ListProperty": "valueList",
-    "ListRelationship": "objectList",
-    "JsonProperty": "json",
-    "VocabProperty": "vocab",
-}
+TARGET_KEYS = ATTRIBUTE_VALUE_KEYS
 INDEXED_MEMBERS = ("observedAt", "unitCode", "datasetId")
 """Instance members a ``q`` path may name that are indexed. createdAt/modifiedAt are not: they
 change on every write and are rarely filtered on, so such filters are checked in Python."""
