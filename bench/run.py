@@ -100,7 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         metavar="SCENARIO",
         help=f"run only these scenarios ({', '.join(SCENARIOS)}; repeat or comma-separate); "
-        "the load and the baseline always run",
+        "the load and the baseline always run; 'ingest' runs bench/ingest.py (sensor "
+        "ingestion over HTTP and MQTT, see its --help)",
     )
     p.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     p.add_argument("--connections", type=int, help="wrk connections for get/query/patch")
@@ -125,10 +126,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
     chosen = [s.strip() for item in (args.only or []) for s in item.split(",") if s.strip()]
-    unknown = [s for s in chosen if s not in (*SCENARIOS, "load", "baseline")]
+    unknown = [s for s in chosen if s not in (*SCENARIOS, "load", "baseline", "ingest")]
     if unknown:
-        p.error(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+        p.error(
+            f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}, ingest"
+        )
+    args.ingest = "ingest" in chosen  # bench/ingest.py: sensor ingestion, HTTP and MQTT
     args.scenarios = [s for s in SCENARIOS if not chosen or s in chosen]
+    args.api = not chosen or bool(set(chosen) - {"ingest"})
     if args.entities < BATCH:
         p.error(f"--entities must be at least {BATCH}")
     return args
@@ -391,8 +396,24 @@ def baseline_ratios(scenarios: dict, base: dict) -> list[dict]:
     return rows
 
 
+def run_ingest(args: argparse.Namespace) -> int:
+    """The ingestion benchmarks (bench/ingest.py), with this run's duration and options."""
+    import ingest
+
+    argv = ["--duration", str(args.duration), "--warmup", str(args.warmup)]
+    if args.no_write:
+        argv.append("--no-write")
+    if args.profile:
+        argv += ["--profile", str(args.profile)]
+    return ingest.main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.ingest:
+        code = run_ingest(args)
+        if code or not args.api:
+            return code
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk (./run test installs it)", file=sys.stderr)
         return 2

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     dedup_window_s: int = Field(
         7 * 86400, ge=60, description="[s] how long a message id is remembered (redeliveries)"
     )
+    temporal_max_instances: int = Field(
+        1000,
+        ge=1,
+        description="instances per attribute in a temporal answer at most (more: 206, a page)",
+    )
     ingest_webhook_token: SecretStr | None = Field(
         None, description="bearer token of the ChirpStack / The Things Stack HTTP integrations"
     )

@@ -117,9 +117,10 @@ class Twin:
         def run(tx: StoreTx) -> tuple[object, dict]:
             entity = _existing(tx, entity_id)
             now = ops.now_iso()
+            before = hist.attribute_keys(entity)
             result = change(entity, now)
             tx.put(entity, is_new=False)
-            hist.historize(tx, entity, now)
+            hist.historize(tx, entity, now, before)
             return result, entity
 
         result, after = await self._write(tenant, run)  # type: ignore[misc]

@@ -34,12 +34,52 @@ class IngestCounts:
         )
 
 
-def historize(tx: StoreTx, entity: dict, now: str) -> None:
-    """Append the instances of ``entity`` that the current operation wrote (stamped ``now``)."""
-    for iri, instances in entity.get("attrs", {}).items():
+NULL_URI = "urn:ngsi-ld:null"
+_NULL_MEMBER = {  # what a deleted instance holds, by attribute type (NGSI-LD Null, 4.5.x)
+    "Relationship": ("object", NULL_URI),
+    "LanguageProperty": ("languageMap", {"@none": NULL_URI}),
+    "ListProperty": ("valueList", [NULL_URI]),
+    "ListRelationship": ("objectList", [{"object": NULL_URI}]),
+    "JsonProperty": ("json", NULL_URI),
+    "VocabProperty": ("vocab", NULL_URI),
+}
+
+
+def attribute_keys(entity: dict) -> dict[tuple[str, str | None], str]:
+    """``(attribute IRI, datasetId) -> attribute type`` of every instance of an entity."""
+    return {
+        (iri, i.get("datasetId")): i.get("type", "Property")
+        for iri, instances in entity.get("attrs", {}).items()
+        for i in instances
+    }
+
+
+def deletion_instance(kind: str, now: str, dataset_id: str | None) -> dict:
+    """The history instance that records a deletion: ``deletedAt`` (first: the store
+    recognises deletions by it) and an NGSI-LD Null value of the attribute's type."""
+    key, value = _NULL_MEMBER.get(kind, ("value", NULL_URI))
+    instance = {"deletedAt": now, "type": kind, key: value, "createdAt": now, "modifiedAt": now}
+    if dataset_id is not None:
+        instance["datasetId"] = dataset_id
+    return instance
+
+
+def historize(
+    tx: StoreTx, entity: dict, now: str, before: dict[tuple[str, str | None], str] | None = None
+) -> None:
+    """Append the instances of ``entity`` that the current operation wrote (stamped ``now``)
+    and, given the ``attribute_keys`` it had ``before``, a deletion record of each instance
+    the operation removed (shown with ``timeproperty=deletedAt``)."""
+    attrs = entity.get("attrs", {})
+    for iri, instances in attrs.items():
         written = [i for i in instances if i.get("modifiedAt") == now]
         if written:
             tx.append_history(entity["id"], iri, written)
+    if before:
+        gone = before.keys() - attribute_keys(entity).keys()
+        for iri, dataset_id in sorted(gone, key=lambda k: (k[0], k[1] or "")):
+            kind = before[(iri, dataset_id)]
+            tx.append_history(entity["id"], iri, [deletion_instance(kind, now, dataset_id)])
 
 
 def _observed_ms(instance: dict) -> int | None:

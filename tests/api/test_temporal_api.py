@@ -152,7 +152,7 @@ def test_pagination_206_content_range(api):
         ("options=aggregatedValues&aggrMethods=median", "unknown aggrMethods median"),
         ("options=aggregatedValues", "needs aggrMethods"),
         ("lastN=0", "lastN must be a positive integer"),
-        ("timeproperty=deletedAt", "timeproperty must be"),
+        ("timeproperty=expiresAt", "timeproperty must be"),
     ],
 )
 def test_bad_parameters(vehicle, query, detail):

@@ -91,7 +91,10 @@ def test_the_last_write_of_a_key_in_a_batch_wins(store, twin):
     _one_batch(store, _append("urn:ngsi-ld:Sensor:2", 9, 3), _append("urn:ngsi-ld:Sensor:2", 7, 4))
     assert _values(store, "urn:ngsi-ld:Sensor:2") == [9, 7]
     buckets = twin.aggregate(
-        "", "urn:ngsi-ld:Sensor:2", HistoryQuery(aggr_methods=frozenset({"sum", "min", "max"})), None
+        "",
+        "urn:ngsi-ld:Sensor:2",
+        HistoryQuery(aggr_methods=frozenset({"sum", "min", "max"})),
+        None,
     )
     start, end, n, k, _distinct, total, lo, hi, _sq = buckets[A][None][0]
     assert (n, k, total, lo, hi) == (2, 2, 16, 7, 9)

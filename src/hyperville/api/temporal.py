@@ -11,6 +11,8 @@ and return the instances of their attributes in the time window.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import anyio
 import orjson
 from starlette.requests import Request
@@ -26,7 +28,7 @@ from hyperville.core.errors import BadRequestData, ResourceNotFound
 from hyperville.ngsild import codec
 from hyperville.ngsild.codec_expand import expand_instance
 from hyperville.ngsild.context import Context
-from hyperville.store.sqlite_history import ms_to_iso
+from hyperville.store.sqlite_history import iso_to_ms, ms_to_iso
 
 BASE = "/ngsi-ld/v1/temporal"
 RESERVED = frozenset({"id", "type", "scope", "@context", "createdAt", "modifiedAt"})
@@ -148,34 +150,89 @@ async def instance_resource(request: Request) -> Response:
 
 # -- consumption --------------------------------------------------------------------------
 def _answer(request, twin, tenant, entities, opts: TemporalOptions, ctx, media, single):
-    """Render the temporal entities; 206 + Content-Range when an attribute was cut."""
-    rendered, cut = [], []
-    for entity in entities:
-        if opts.fmt == "aggregatedValues":
+    """Render the temporal entities. When an attribute has more instances than the server's
+    limit, the answer is cut to one time range for every entity and attribute, answered
+    206 with ``Content-Range: date-time <start>-<end>/<lastN or *>`` (CIM 009 6.3.10)."""
+    if opts.fmt == "aggregatedValues":
+        rendered = []
+        for entity in entities:
             buckets = twin.aggregate(tenant, entity["id"], opts.history, opts.period_ms)
+            buckets = {iri: b for iri, b in buckets.items() if opts.keeps(iri)}
+            if not single and opts.history.timerel and not buckets and opts.reads_attributes:
+                continue
             rendered.append(render_aggregated(entity, buckets, ctx, opts))
-            continue
-        result = twin.history(tenant, entity["id"], opts.history)
-        found = result.attrs
-        if opts.dataset_ids is not None:
-            found = {
-                iri: kept
-                for iri, insts in found.items()
-                if (kept := [i for i in insts if i.get("datasetId", "@none") in opts.dataset_ids])
-            }
-        rendered.append(render(entity, found, ctx, opts))
-        cut.extend(result.cut.values())
-    if media == neg.JSON_LD:
-        for item in rendered:
-            item["@context"] = neg.context_member(ctx)
+        return _respond(rendered, ctx, media, single, {}, 200)
+    found_all: list[tuple[dict, dict[str, list[dict]]]] = []
+    cut: list[list[dict]] = []
+    for entity in entities:
+        found: dict[str, list[dict]] = {}
+        if opts.reads_attributes:
+            result = twin.history(tenant, entity["id"], opts.history)
+            found = {iri: insts for iri, insts in result.attrs.items() if opts.keeps(iri)}
+            if opts.dataset_ids is not None:
+                found = {
+                    iri: kept
+                    for iri, insts in found.items()
+                    if (
+                        kept := [
+                            i for i in insts if i.get("datasetId", "@none") in opts.dataset_ids
+                        ]
+                    )
+                }
+            cut.extend(found[iri] for iri in result.cut if found.get(iri))
+            if not single and not found and (opts.history.timerel or opts.dataset_ids):
+                continue  # nothing of it in the time window: not part of the answer
+        found_all.append((entity, found))
     headers, status = {}, 200
     if cut:
         status = 206
-        first, last = min(c[0] for c in cut), max(c[1] for c in cut)
+        start, end = _page(found_all, cut, opts)
         size = opts.history.last_n if opts.history.last_n else "*"
-        headers["Content-Range"] = f"date-time {ms_to_iso(first)}-{ms_to_iso(last)}/{size}"
+        headers["Content-Range"] = f"date-time {ms_to_iso(start)}-{ms_to_iso(end)}/{size}"
+    rendered = []
+    for entity, found in found_all:
+        kinds = {iri: insts[0]["type"] for iri, insts in found.items() if insts}
+        if cut:
+            found = _in_page(found, opts, end)
+        rendered.append(render(entity, found, ctx, opts, kinds))
+    return _respond(rendered, ctx, media, single, headers, status)
+
+
+def _respond(rendered, ctx, media, single, headers, status) -> Response:
+    if media == neg.JSON_LD:
+        for item in rendered:
+            item["@context"] = neg.context_member(ctx)
     body = rendered[0] if single else rendered
     return neg.json_response(body, status=status, media_type=media, ctx=ctx, headers=headers)
+
+
+def _ms(inst: dict, timeproperty: str) -> int:
+    return iso_to_ms(inst.get(timeproperty) or inst["modifiedAt"])
+
+
+def _page(found_all, cut: list[list[dict]], opts: TemporalOptions) -> tuple[int, int]:
+    """The time range of a cut answer: ``(start, end)``, oldest first unless lastN asked for
+    the newest instances, then newest first. ``end`` is where the first attribute was cut."""
+    query, prop = opts.history, opts.history.timeproperty
+    every = [_ms(i, prop) for _e, found in found_all for insts in found.values() for i in insts]
+    if query.last_n is None:
+        end = min(_ms(insts[-1], prop) for insts in cut)
+        if query.timerel in ("after", "between"):
+            return query.start_ms, end  # type: ignore[return-value]
+        return min(every), end
+    end = max(_ms(insts[0], prop) for insts in cut)
+    if query.timerel == "between":
+        return query.end_ms, end  # type: ignore[return-value]
+    if query.timerel == "before":
+        return query.start_ms, end  # type: ignore[return-value]
+    return max(every), end
+
+
+def _in_page(found: dict[str, list[dict]], opts: TemporalOptions, end: int) -> dict:
+    prop = opts.history.timeproperty
+    if opts.history.last_n is None:
+        return {iri: [i for i in insts if _ms(i, prop) <= end] for iri, insts in found.items()}
+    return {iri: [i for i in insts if _ms(i, prop) >= end] for iri, insts in found.items()}
 
 
 async def retrieve(request: Request) -> Response:
@@ -190,29 +247,34 @@ async def retrieve(request: Request) -> Response:
 
     def run():
         response = _answer(request, twin, who.tenant, [entity], opts, ctx, media, True)
-        if opts.history.attrs and not set(orjson.loads(response.body)) - RESERVED:
+        shown = set(orjson.loads(response.body)) - {"@context"}
+        asked = opts.history.attrs or opts.pick is not None or opts.omit is not None
+        if asked and not (shown - RESERVED if opts.pick is None and opts.omit is None else shown):
             raise ResourceNotFound(f"entity {entity_id} has none of the requested attributes")
         return response
 
     return await anyio.to_thread.run_sync(run)
 
 
-async def _query(request, params, ctx, body_attrs=None) -> Response:
+async def _query(request, params, ctx, body_attrs=None, selectors=None) -> Response:
+    """A temporal query; ``selectors`` (POST): several EntitySelectors, any of which may
+    match (each is ``params`` with its own id / idPattern / type)."""
     media = neg.accepted(request)
     settings = request.app.state.settings
     opts = temporal_options(params, ctx, limit=_limit(request), body_attrs=body_attrs)
-    query = entity_query(
-        params,
-        ctx,
-        max_limit=settings.max_limit,
-        default_limit=settings.default_limit,
-        require_filter=False,
-    )
-    if body_attrs is not None:
-        from dataclasses import replace
-
-        query = replace(query, attrs_any=opts.history.attrs)
-    check_query_filter(params, query)  # type, attrs, q, geo-query or scopeQ, or local=true
+    queries = []
+    for selector_params in selectors or [params]:
+        query = entity_query(
+            selector_params,
+            ctx,
+            max_limit=settings.max_limit,
+            default_limit=settings.default_limit,
+            require_filter=False,
+        )
+        if body_attrs is not None:
+            query = replace(query, attrs_any=opts.history.attrs)
+        check_query_filter(selector_params, query)  # type, attrs, q, geo, scopeQ or local
+        queries.append(query)
     who = caller(request)
     twin = _twin(request)
     if not twin.tenant_exists(who.tenant):
@@ -221,10 +283,22 @@ async def _query(request, params, ctx, body_attrs=None) -> Response:
         return neg.json_response([], media_type=media, ctx=ctx)
 
     def run():
-        result = twin.query(who.tenant, query)
-        response = _answer(request, twin, who.tenant, result.entities, opts, ctx, media, False)
-        if result.total is not None:
-            response.headers["NGSILD-Results-Count"] = str(result.total)
+        if len(queries) == 1:
+            result = twin.query(who.tenant, queries[0])
+            entities, total = result.entities, result.total
+        else:  # the union, in selector order; one page of it
+            seen: dict[str, dict] = {}
+            first = queries[0]
+            for query in queries:
+                whole = replace(query, limit=first.offset + first.limit, offset=0, count=False)
+                for entity in twin.query(who.tenant, whole).entities:
+                    seen.setdefault(entity["id"], entity)
+            union = list(seen.values())
+            entities = union[first.offset : first.offset + first.limit]
+            total = len(union) if first.count else None
+        response = _answer(request, twin, who.tenant, entities, opts, ctx, media, False)
+        if total is not None:
+            response.headers["NGSILD-Results-Count"] = str(total)
         return response
 
     return await anyio.to_thread.run_sync(run)
@@ -243,13 +317,8 @@ async def query_post(request: Request) -> Response:
     ctx = await neg.body_context(request, body, media_type)
     params: dict[str, str] = {k: v for k, v in request.query_params.items()}
     entities = body.get("entities") or []
-    if entities:
-        first = entities[0]
-        if not isinstance(first, dict):
-            raise BadRequestData("entities must be EntitySelector objects")
-        for key in ("id", "idPattern", "type"):
-            if first.get(key):
-                params[key] = first[key]
+    if not isinstance(entities, list) or not all(isinstance(e, dict) for e in entities):
+        raise BadRequestData("entities must be an array of EntitySelector objects")
     if body.get("q"):
         params["q"] = body["q"]
     geo = body.get("geoQ")
@@ -269,11 +338,21 @@ async def query_post(request: Request) -> Response:
     attrs = body.get("attrs")
     if attrs is not None and not isinstance(attrs, list):
         raise BadRequestData("attrs must be an array of attribute names")
-    return await _query(request, params, ctx, body_attrs=attrs)
+    selectors = [
+        {**params, **{k: str(e[k]) for k in ("id", "idPattern", "type") if e.get(k)}}
+        for e in entities
+    ]
+    return await _query(request, params, ctx, body_attrs=attrs, selectors=selectors or None)
 
 
 async def missing_path_part(request: Request) -> Response:
-    """``/temporal/entities//attrs…`` or ``…/attrs//{instanceId}``: a part is empty."""
+    """``/temporal/entities//attrs…`` or ``…/attrs//{instanceId}``: a part is empty.
+
+    PATCH of ``…/attrs//{instanceId}`` reads as ``…/attrs/{attr}``, where only DELETE is
+    allowed: 405."""
+    path = request.url.path
+    if request.method == "PATCH" and "/entities//" not in path:
+        return Response(status_code=405, headers={"Allow": "DELETE"})
     raise BadRequestData("the entity id or the attribute name is missing from the path")
 
 

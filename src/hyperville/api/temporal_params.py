@@ -7,17 +7,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hyperville.api.params import split_list
+from hyperville.api.projection import CORE_MEMBERS, omitted, parse_projection, top_level
 from hyperville.core.errors import BadRequestData, InvalidRequest
 from hyperville.ngsild.context import Context
 from hyperville.store.base import HistoryQuery
 from hyperville.store.sqlite_history import iso_to_ms
 
 TIMERELS = ("before", "after", "between")
-TIMEPROPERTIES = ("observedAt", "createdAt", "modifiedAt")
+TIMEPROPERTIES = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
 AGGR_METHODS = ("totalCount", "distinctCount", "sum", "avg", "min", "max", "stddev", "sumsq")
 TEMPORAL_OPTIONS = frozenset(
     {"temporalValues", "aggregatedValues", "sysAttrs", "normalized", "simplified", "keyValues"}
 )
+_FORMATS = {
+    "normalized": "normalized",
+    "temporalValues": "temporalValues",
+    "simplified": "temporalValues",
+    "keyValues": "temporalValues",
+    "aggregatedValues": "aggregatedValues",
+}
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?$")
 _DURATION = re.compile(
     r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
@@ -35,6 +43,19 @@ class TemporalOptions:
     methods: tuple[str, ...] = ()
     period_ms: int | None = None
     dataset_ids: frozenset[str] | None = None  # instances to show; "@none" = default ones
+    pick: frozenset[str] | None = None  # members to keep: id, type, scope, attribute IRIs
+    omit: frozenset[str] | None = None  # members to leave out
+
+    def keeps(self, member: str) -> bool:
+        """Does the answer show this member (``id``, ``type``, ``scope`` or an IRI)?"""
+        if self.pick is not None and member not in self.pick:
+            return False
+        return self.omit is None or member not in self.omit
+
+    @property
+    def reads_attributes(self) -> bool:
+        """False when ``pick`` names core members only: no history to read."""
+        return self.pick is None or bool(self.pick - CORE_MEMBERS)
 
 
 def parse_time(value: str | None, name: str) -> int:
@@ -69,21 +90,13 @@ def temporal_options(
     if unknown:
         raise InvalidRequest(f"unknown option(s): {', '.join(sorted(unknown))}")
     fmt = params.get("format") or ""
-    if fmt and fmt not in (
-        "normalized",
-        "temporalValues",
-        "simplified",
-        "keyValues",
-        "aggregatedValues",
-    ):
-        raise BadRequestData(f"unknown format {fmt!r}")
-    if "aggregatedValues" in options or fmt == "aggregatedValues":
+    if fmt and fmt not in _FORMATS:
+        raise InvalidRequest(f"unknown format {fmt!r}")
+    if fmt:  # format wins over the representation options (CIM 009 6.3.7)
+        fmt = _FORMATS[fmt]
+    elif "aggregatedValues" in options:
         fmt = "aggregatedValues"
-    elif options & {"temporalValues", "simplified", "keyValues"} or fmt in (
-        "temporalValues",
-        "simplified",
-        "keyValues",
-    ):
+    elif options & {"temporalValues", "simplified", "keyValues"}:
         fmt = "temporalValues"
     else:
         fmt = "normalized"
@@ -104,7 +117,8 @@ def temporal_options(
     timeproperty = params.get("timeproperty") or "observedAt"
     if timeproperty not in TIMEPROPERTIES:
         raise BadRequestData(
-            f"timeproperty must be observedAt, createdAt or modifiedAt, not {timeproperty!r}"
+            "timeproperty must be observedAt, createdAt, modifiedAt or deletedAt, "
+            f"not {timeproperty!r}"
         )
     last_n = None
     if params.get("lastN"):
@@ -114,6 +128,14 @@ def temporal_options(
         last_n = int(raw)
     names = body_attrs if body_attrs is not None else split_list(params.get("attrs") or None)
     attrs = tuple(ctx.expand_term(a) for a in names)
+    pick = _projection(params, "pick", ctx)
+    omit = _projection(params, "omit", ctx)
+    if pick is not None and omit is not None:
+        raise BadRequestData("pick and omit cannot be used together")
+    if names and (pick is not None or omit is not None):
+        raise BadRequestData("attrs cannot be used together with pick or omit")
+    if pick is not None:  # only the picked attributes are read
+        attrs = tuple(sorted(pick - CORE_MEMBERS))
     methods: tuple[str, ...] = ()
     period = None
     if fmt == "aggregatedValues":
@@ -126,6 +148,8 @@ def temporal_options(
                 f"unknown aggrMethods {', '.join(bad)}: use {', '.join(AGGR_METHODS)}"
             )
         period = parse_duration(params.get("aggrPeriodDuration") or "PT0S") or None
+    elif "aggregatedValues" in options:
+        pass  # format chose another representation: the aggregation parameters are moot
     elif params.get("aggrMethods") or params.get("aggrPeriodDuration"):
         raise BadRequestData("aggrMethods and aggrPeriodDuration need options=aggregatedValues")
     history = HistoryQuery(
@@ -141,4 +165,16 @@ def temporal_options(
     dataset_ids = None
     if params.get("datasetId"):
         dataset_ids = frozenset(split_list(params["datasetId"]))
-    return TemporalOptions(history, fmt, "sysAttrs" in options, methods, period, dataset_ids)
+    return TemporalOptions(
+        history, fmt, "sysAttrs" in options, methods, period, dataset_ids, pick, omit
+    )
+
+
+def _projection(params: Mapping[str, str], name: str, ctx: Context) -> frozenset[str] | None:
+    """The members ``pick``/``omit`` name: ``id``, ``type``, ``scope`` or attribute IRIs.
+    Nested projections (``a{b}``) are about linked entities: the temporal API has none."""
+    text = params.get(name)
+    if text is None:
+        return None
+    tree = parse_projection(text, name, ctx.expand_term)
+    return top_level(tree) if name == "pick" else omitted(tree)

@@ -22,8 +22,12 @@ _VALUES = {
 }
 
 
-def _head(entity: dict, ctx: Context, sys_attrs: bool) -> dict:
-    out = codec.compact_entity({**entity, "attrs": {}}, ctx, sys_attrs=sys_attrs)
+def _head(entity: dict, ctx: Context, opts: TemporalOptions) -> dict:
+    out = codec.compact_entity({**entity, "attrs": {}}, ctx, sys_attrs=opts.sys_attrs)
+    if opts.pick is not None or opts.omit is not None:
+        for member in ("id", "type", "scope"):
+            if not opts.keeps(member):
+                out.pop(member, None)
     return out
 
 
@@ -32,23 +36,40 @@ def _time_of(inst: dict, timeproperty: str) -> str:
 
 
 def render(
-    entity: dict, history: dict[str, list[dict]], ctx: Context, opts: TemporalOptions
+    entity: dict,
+    history: dict[str, list[dict]],
+    ctx: Context,
+    opts: TemporalOptions,
+    kinds: dict[str, str] | None = None,
 ) -> dict:
-    """A temporal entity: the entity's id/type and its attributes' instances."""
-    out = _head(entity, ctx, opts.sys_attrs)
+    """A temporal entity: the entity's id/type and its attributes' instances. An attribute
+    with no instance left (a page cut its time range) is shown empty, of type ``kinds[iri]``."""
+    out = _head(entity, ctx, opts)
     timeproperty = opts.history.timeproperty
     for iri, instances in history.items():
         name = ctx.compact_iri(iri)
         if opts.fmt == "temporalValues":
-            out[name] = _temporal_values(instances, timeproperty)
+            if instances:
+                out[name] = _temporal_values(iri, instances, timeproperty, ctx)
+            else:
+                kind = (kinds or {}).get(iri, "Property")
+                out[name] = {"type": kind, _VALUES.get(kind, ("value", "values"))[1]: []}
         else:
-            out[name] = [
-                codec.compact_attribute(iri, [i], ctx, sys_attrs=opts.sys_attrs) for i in instances
-            ]
+            out[name] = [_instance(iri, i, ctx, opts.sys_attrs) for i in instances]
     return out
 
 
-def _temporal_values(instances: list[dict], timeproperty: str) -> object:
+def _instance(iri: str, instance: dict, ctx: Context, sys_attrs: bool) -> dict:
+    out = codec.compact_attribute(iri, [instance], ctx, sys_attrs=sys_attrs)
+    if "deletedAt" in instance:  # a deletion record says when, sysAttrs or not
+        out["deletedAt"] = instance["deletedAt"]
+    return out
+
+
+_WRAPPED = frozenset({"LanguageProperty", "JsonProperty", "VocabProperty"})
+
+
+def _temporal_values(iri: str, instances: list[dict], timeproperty: str, ctx: Context) -> object:
     by_dataset: dict[str | None, list[dict]] = {}
     for inst in instances:
         by_dataset.setdefault(inst.get("datasetId"), []).append(inst)
@@ -56,10 +77,14 @@ def _temporal_values(instances: list[dict], timeproperty: str) -> object:
     for dataset_id, items in by_dataset.items():
         kind = items[0]["type"]
         key, plural = _VALUES.get(kind, ("value", "values"))
-        block: dict = {
-            "type": kind,
-            plural: [[_float(i.get(key)), _time_of(i, timeproperty)] for i in items],
-        }
+        if kind in _WRAPPED:  # [{"languageMap": {…}}, time]: the member, compacted (4.5.9)
+            values = [
+                [{key: codec.compact_attribute(iri, [i], ctx).get(key)}, _time_of(i, timeproperty)]
+                for i in items
+            ]
+        else:
+            values = [[_float(i.get(key)), _time_of(i, timeproperty)] for i in items]
+        block: dict = {"type": kind, plural: values}
         if dataset_id is not None:
             block["datasetId"] = dataset_id
         rendered.append(block)
@@ -75,7 +100,7 @@ def render_aggregated(
     entity: dict, buckets: dict[str, dict[str | None, list[tuple]]], ctx: Context, opts
 ) -> dict:
     """An aggregated temporal entity: per attribute, ``method: [[value, start, end], …]``."""
-    out = _head(entity, ctx, opts.sys_attrs)
+    out = _head(entity, ctx, opts)
     for iri, per_dataset in buckets.items():
         blocks = []
         for dataset_id, rows in per_dataset.items():

@@ -50,7 +50,8 @@ class HistoryQuery:
 
     ``timerel`` is None (everything), ``before``/``after`` (``start_ms``) or ``between``
     (``start_ms`` inclusive, ``end_ms`` exclusive). ``timeproperty`` is ``observedAt`` (the
-    instance's observedAt, else its modifiedAt) or ``modifiedAt``/``createdAt`` (when written).
+    instance's observedAt, else its modifiedAt), ``modifiedAt``/``createdAt`` (when written) or
+    ``deletedAt`` (only the records of deleted attributes, kept by the twin, are read).
     ``last_n`` keeps the newest N per attribute; ``limit`` caps the instances per attribute.
     """
 

@@ -6,12 +6,15 @@ milliseconds since the epoch (observedAt when the instance has one, else modifie
 dataset id (0 for the default instance, else the ``names`` id of the datasetId URI).
 Numeric values go to the REAL column ``num`` (integral ones are stored as small integers by
 SQLite); anything else, and the extra members of an instance (unitCode, sub-attributes…),
-is compact JSON in ``doc`` (NULL for a bare number). ``m`` is modifiedAt − observedAt in whole
-seconds (NULL when the instance has no observedAt: then ``t`` *is* modifiedAt, to the ms).
+is compact JSON in ``doc`` (NULL for a bare number; the id of the interned JSON in ``names``
+for a number's lone ``unitCode``, which every reading of a sensor repeats). ``m`` is
+modifiedAt − observedAt in whole seconds (NULL when the instance has no observedAt: then
+``t`` *is* modifiedAt, to the ms).
 
-Measured with ``dbstat`` (bench/temporal.py, 105,120 five-minute points of one sensor):
-**about 24 bytes per raw numeric data point** on disk, index included (the table is its
-own index). Downsampled hours (``attr_hourly``) cost about 40 bytes per *hour*.
+Measured with ``dbstat``, index included (the table is its own index): **about 28 bytes per
+raw numeric data point** of live readings (bench/ingest.py: 200 sensors, 3 values each, one
+with a unit), 34 for readings written a year after they were observed (bench/temporal.py:
+``m`` takes 4 bytes). Hourly summaries (``attr_hourly``) cost about 60 bytes per *hour*.
 """
 
 from __future__ import annotations
@@ -43,6 +46,11 @@ CREATE TABLE IF NOT EXISTS attr_hourly(
 ) WITHOUT ROWID;
 """
 _DROPPED = frozenset({"createdAt", "modifiedAt", "observedAt", "datasetId", "instanceId"})
+# A deletion record (twin_history.deletion_instance) is a row whose doc starts with its
+# deletedAt member: only timeproperty=deletedAt reads them; counts and aggregates skip them.
+DELETED_PREFIX = b'{"deletedAt"'
+_IS_DELETION = "substr(doc, 1, 12) = X'" + DELETED_PREFIX.hex() + "'"
+_LIVE = f"(doc IS NULL OR NOT {_IS_DELETION})"
 INSTANCE_PREFIX = "urn:ngsi-ld:attribute:instance:"
 
 
@@ -132,7 +140,12 @@ def parse_instance_id(value: str) -> tuple[int, int, int, int] | None:
 def decode(row: tuple, pk: int, nid: int, conn: sqlite3.Connection, names: NameTable) -> dict:
     """An expanded instance (with instanceId and system members) from a history row."""
     t, ds, num, doc, m = row
-    inst = orjson.loads(doc) if doc is not None else {"type": "Property"}
+    if doc is None:
+        inst = {"type": "Property"}
+    elif isinstance(doc, int):  # an interned doc (see compact_doc)
+        inst = orjson.loads(names.get_name(doc, conn))
+    else:
+        inst = orjson.loads(doc)
     if num is not None:
         inst["value"] = int(num) if num.is_integer() and abs(num) < 2**53 else num
     if m is not None:
@@ -152,6 +165,18 @@ def dataset_nid(conn: sqlite3.Connection, names: NameTable, dataset_id: str | No
     return 0 if dataset_id is None else names.intern(conn, dataset_id)
 
 
+_UNIT_DOC = b'{"type":"Property","unitCode":'
+
+
+def compact_doc(conn: sqlite3.Connection, names: NameTable, doc: bytes | None):
+    """A doc as stored: the few that repeat on every reading of a sensor — a number's
+    ``{"unitCode": …}`` — are interned in ``names`` (JSON text, which never reads as an IRI)
+    and stored as their small integer id; the others as they are."""
+    if doc is not None and doc.startswith(_UNIT_DOC) and len(doc) <= 64 and doc.count(b",") == 1:
+        return names.intern(conn, doc.decode())
+    return doc
+
+
 def rows_of(
     conn: sqlite3.Connection, names: NameTable, pk: int, attr_iri: str, instances: Iterable[dict]
 ) -> list[tuple]:
@@ -160,6 +185,8 @@ def rows_of(
     rows = []
     for inst in instances:
         t, m, num, doc = encode(inst)
+        if doc is not None and num is not None:
+            doc = compact_doc(conn, names, doc)
         dataset = inst.get("datasetId")
         ds = 0 if dataset is None else names.intern(conn, dataset)
         rows.append((pk, nid, t, ds, num, doc, m))
@@ -184,8 +211,8 @@ def write(conn: sqlite3.Connection, rows: list[tuple]) -> None:
 
     A row with the key (pk, nid, t, ds) of a stored one replaces it (the latest write wins;
     its hour is recounted when the value changed) and changes nothing when it is identical:
-    a redelivery never duplicates a data point. Rows are written in key order (B-tree inserts in order are
-    cheaper); of rows with the same key, the last one given wins."""
+    a redelivery never duplicates a data point. Rows are written in key order (B-tree inserts
+    in order are cheaper); of rows with the same key, the last one given wins."""
     if not rows:
         return
     rows.sort(key=_KEY)  # stable: rows with the same key keep their order
@@ -240,7 +267,9 @@ def _add_hours(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     if not rows:
         return
     hours: dict[tuple, list] = {}
-    for pk, nid, t, ds, v, _doc, _m in rows:
+    for pk, nid, t, ds, v, doc, _m in rows:
+        if doc.__class__ is bytes and doc.startswith(DELETED_PREFIX):
+            continue  # a deletion record is no data point
         key = (pk, nid, t - t % HOUR_MS, ds)
         acc = hours.get(key)
         if acc is None:
@@ -261,6 +290,8 @@ def _add_hours(conn: sqlite3.Connection, rows: list[tuple]) -> None:
             else:
                 acc[2], acc[3], acc[4], acc[5] = v, v, v, v * v
             acc[1] += 1
+    if not hours:
+        return
     for acc in hours.values():
         acc[1] = None if acc[1] == acc[0] else acc[1]  # k: NULL (0 bytes) when all numeric
     conn.executemany(
@@ -284,7 +315,7 @@ def recount_hour(conn: sqlite3.Connection, key: tuple[int, int, int, int]) -> No
         "INSERT INTO attr_hourly(pk, nid, hour, ds, n, k, total, lo, hi, sq) "
         "SELECT ?, ?, ?, ?, count(*), nullif(count(num), count(*)), sum(num), min(num), "
         "max(num), sum(num * num) "
-        "FROM attr_history WHERE pk=? AND nid=? AND t>=? AND t<? AND ds=? "
+        f"FROM attr_history WHERE pk=? AND nid=? AND t>=? AND t<? AND ds=? AND {_LIVE} "
         "HAVING count(*) > 0",
         (*key, pk, nid, hour, hour + HOUR_MS, ds),
     )
@@ -312,9 +343,13 @@ def delete(
     return count
 
 
-def replace_instance(conn: sqlite3.Connection, key: tuple[int, int, int, int], inst: dict) -> bool:
+def replace_instance(
+    conn: sqlite3.Connection, names: NameTable, key: tuple[int, int, int, int], inst: dict
+) -> bool:
     """Overwrite the value and members of one stored instance (its key stays)."""
     _t, _m, num, doc = encode(inst)
+    if doc is not None and num is not None:
+        doc = compact_doc(conn, names, doc)
     cur = conn.execute(
         "UPDATE attr_history SET num=?, doc=? WHERE pk=? AND nid=? AND t=? AND ds=?",
         (num, doc, *key),
@@ -342,7 +377,14 @@ def _time_where(query: HistoryQuery, column: str) -> tuple[str, list]:
 
 
 def _time_column(query: HistoryQuery) -> str:
-    return "t" if query.timeproperty == "observedAt" else "(t + coalesce(m, 0) * 1000)"
+    if query.timeproperty in ("observedAt", "deletedAt"):
+        return "t"  # a deletion record has no observedAt: its t is when it was deleted
+    return "(t + coalesce(m, 0) * 1000)"
+
+
+def _kind_where(query: HistoryQuery) -> str:
+    """Deletion records for timeproperty=deletedAt, the data points otherwise."""
+    return f" AND {_IS_DELETION}" if query.timeproperty == "deletedAt" else f" AND {_LIVE}"
 
 
 def attr_nids(conn: sqlite3.Connection, names: NameTable, pk: int, attrs: tuple[str, ...]):
@@ -375,6 +417,7 @@ def instances(
     """
     column = _time_column(query)
     time_sql, time_params = _time_where(query, column)
+    time_sql += _kind_where(query)
     out: dict[str, list[dict]] = {}
     cut: dict[str, tuple[int, int]] = {}
     for nid, iri in attr_nids(conn, names, pk, query.attrs):
@@ -416,6 +459,7 @@ def aggregate(
     """
     column = _time_column(query)
     time_sql, time_params = _time_where(query, column)
+    time_sql += f" AND {_LIVE}"
     out: dict[str, dict[int, list[tuple]]] = {}
     for nid, iri in attr_nids(conn, names, pk, query.attrs):
         bounds = _bounds(conn, pk, nid, query)

@@ -202,7 +202,7 @@ class SQLiteTx(StoreTx):
         nid = self.names.get(attr_iri, self.conn)
         if pk is None or key is None or key[:2] != (pk, nid):
             return False
-        return history.replace_instance(self.conn, key, instance)
+        return history.replace_instance(self.conn, self.names, key, instance)
 
     def downsample_history(self, before_ms: int) -> int:
         self.flush_history()
