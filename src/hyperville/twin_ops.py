@@ -19,7 +19,7 @@ SCOPE_IRI = "https://uri.etsi.org/ngsi-ld/scope"
 
 def now_iso() -> str:
     """Current UTC time as NGSI-LD DateTime with milliseconds, e.g. 2026-11-25T10:00:00.123Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # drops +00:00
 
 
 @dataclass

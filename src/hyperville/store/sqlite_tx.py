@@ -60,7 +60,7 @@ class SQLiteTx(StoreTx):
             row = conn.execute("SELECT tid FROM tenants WHERE name=?", (tenant,)).fetchone()
             found = row[0] if row else None
         self.tid: int | None = found
-        self.writes = 0  # entities written or deleted, for the statistics refresh
+        self.writes = 0  # entities inserted or deleted, for the statistics refresh
         self._pks: dict[str, int] = {}
         self._pending = _PendingRows()  # entity id -> pk of the rows this function read
         # History rows: this function's, then (when it succeeds) the batch's, written by
@@ -107,7 +107,7 @@ class SQLiteTx(StoreTx):
         doc = orjson.dumps(entity)
         conn = self.conn
         rows = index_rows(entity)
-        self.writes += 1
+        self.writes += is_new  # updates barely move the statistics; inserts and deletes do
         if is_new:
             pk = conn.execute(
                 "INSERT INTO entities(tid, eid, doc) VALUES(?,?,?)", (tid, entity["id"], doc)
@@ -225,11 +225,11 @@ class SQLiteTx(StoreTx):
         types = {intern(conn, t) for t in rows.types}
         attrs = {intern(conn, a): kinds for a, kinds in rows.attrs}
         values = {(intern(conn, key), value) for key, value in rows.values}
-        geometries = {}
-        for attr, geometry in rows.geometries:
-            box = _geometry_bbox(geometry)
-            if box is not None:
-                geometries[(intern(conn, attr), _geometry_hash(geometry))] = box
+        # the box is computed only for geometries that are new or changed (on insert)
+        geometries = {
+            (intern(conn, attr), _geometry_hash(geometry)): geometry
+            for attr, geometry in rows.geometries
+        }
         return types, attrs, values, geometries
 
     def _insert_indexes(self, tid: int, pk: int, rows: IndexRows) -> None:
@@ -239,7 +239,7 @@ class SQLiteTx(StoreTx):
         pending.types.extend((tid, n, pk) for n in types)
         pending.attrs.extend((n, pk, tid, kinds) for n, kinds in attrs.items())
         pending.values.extend((pk, n, v) for n, v in values)
-        pending.geometries.extend((pk, nid, ghash, box) for (nid, ghash), box in geometries.items())
+        pending.geometries.extend((pk, nid, ghash, g) for (nid, ghash), g in geometries.items())
 
     def flush(self) -> None:
         """Write queued index rows, sorted by index key: B-tree inserts in order are cheaper."""
@@ -253,11 +253,14 @@ class SQLiteTx(StoreTx):
             "INSERT INTO entity_attrs(nid, pk, tid, kinds) VALUES(?,?,?,?)", pending.attrs
         )
         conn.executemany("INSERT INTO attr_values(pk, nid, v) VALUES(?,?,?)", pending.values)
-        for pk, nid, ghash, box in pending.geometries:
-            self._insert_geometry(pk, nid, ghash, box)
+        for pk, nid, ghash, geometry in pending.geometries:
+            self._insert_geometry(pk, nid, ghash, geometry)
         self._pending = _PendingRows()
 
-    def _insert_geometry(self, pk: int, nid: int, ghash: int, box: tuple) -> None:
+    def _insert_geometry(self, pk: int, nid: int, ghash: int, geometry: dict) -> None:
+        box = _geometry_bbox(geometry)
+        if box is None:
+            return  # not indexable (validated on the way in, so only very old data)
         gid = self.conn.execute(
             "INSERT INTO geo_index(pk, nid, ghash) VALUES(?,?,?)", (pk, nid, ghash)
         ).lastrowid
