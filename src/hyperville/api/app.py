@@ -124,6 +124,7 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
         the_store.open()
         try:
             ingest_api.start_ingestion(app)
+            ui.warm_up(app)  # the operations screen's layers, loaded before the first visit
             try:
                 yield
             finally:

@@ -67,15 +67,23 @@ def _cache(request: Request) -> LayerCache:
     return request.app.state.layers
 
 
-def _warm_up(request: Request) -> None:
-    """Load every layer in the background on the first visit (buildings take a second)."""
-    state = request.app.state
+def warm_up(app) -> None:
+    """Load every layer in the background, once (buildings take about a second).
+
+    Called when the server starts, so the first visitor gets a warm screen, and again on
+    each visit as a safety net (it does nothing once started).
+    """
+    state = app.state
     with state.ui_lock:
         if state.ui_warming is None:
             state.ui_warming = threading.Thread(
-                target=_cache(request).ensure_all, name="ui-layers", daemon=True
+                target=state.layers.ensure_all, name="ui-layers", daemon=True
             )
             state.ui_warming.start()
+
+
+def _warm_up(request: Request) -> None:
+    warm_up(request.app)
 
 
 def _bounds(cache: LayerCache) -> list[float] | None:
