@@ -202,17 +202,28 @@ def merge_attrs(entity: dict, attrs: dict[str, list[dict]], now: str) -> UpdateR
     return report
 
 
-def partial_update_attr(entity: dict, iri: str, patch_instances: list[dict], now: str) -> None:
-    """PATCH /entities/{id}/attrs/{attr}: merge members into existing instances."""
+def _stored(entity: dict, iri: str) -> list[dict]:
+    """The stored instances of an attribute (404 when the entity has none)."""
     existing = entity.get("attrs", {}).get(iri)
     if not existing:
         raise ResourceNotFound(f"attribute {iri} not found in entity {entity['id']}")
+    return existing
+
+
+def _instance_index(existing: list[dict], iri: str, dataset_id: str | None) -> int:
+    """Where the instance with this datasetId is (404 when there is none)."""
+    index = _find(existing, dataset_id)
+    if index is None:
+        what = f"datasetId {dataset_id}" if dataset_id else "a default instance"
+        raise ResourceNotFound(f"attribute {iri} has no instance with {what}")
+    return index
+
+
+def partial_update_attr(entity: dict, iri: str, patch_instances: list[dict], now: str) -> None:
+    """PATCH /entities/{id}/attrs/{attr}: merge members into existing instances."""
+    existing = _stored(entity, iri)
     for patch in patch_instances:
-        index = _find(existing, patch.get("datasetId"))
-        if index is None:
-            raise ResourceNotFound(
-                f"attribute {iri} has no instance with datasetId {patch.get('datasetId')}"
-            )
+        index = _instance_index(existing, iri, patch.get("datasetId"))
         if patch.get(DELETE_MARK):  # NGSI-LD Null: the instance is deleted
             del existing[index]
             continue
@@ -228,15 +239,9 @@ def partial_update_attr(entity: dict, iri: str, patch_instances: list[dict], now
 
 def replace_attr(entity: dict, iri: str, instances: list[dict], now: str) -> None:
     """PUT /entities/{id}/attrs/{attr}: replace the instance(s) with the same datasetId."""
-    existing = entity.get("attrs", {}).get(iri)
-    if not existing:
-        raise ResourceNotFound(f"attribute {iri} not found in entity {entity['id']}")
+    existing = _stored(entity, iri)
     for instance in instances:
-        index = _find(existing, instance.get("datasetId"))
-        if index is None:
-            raise ResourceNotFound(
-                f"attribute {iri} has no instance with datasetId {instance.get('datasetId')}"
-            )
+        index = _instance_index(existing, iri, instance.get("datasetId"))
         created = existing[index].get("createdAt")
         existing[index] = stamp_new(copy.copy(instance), now, created)
     entity["modifiedAt"] = now
@@ -247,17 +252,11 @@ def delete_attr(
 ) -> None:
     """DELETE /entities/{id}/attrs/{attr} (one instance, or all with deleteAll)."""
     attrs = entity.get("attrs", {})
-    existing = attrs.get(iri)
-    if not existing:
-        raise ResourceNotFound(f"attribute {iri} not found in entity {entity['id']}")
+    existing = _stored(entity, iri)
     if delete_all:
         del attrs[iri]
     else:
-        index = _find(existing, dataset_id)
-        if index is None:
-            what = f"datasetId {dataset_id}" if dataset_id else "a default instance"
-            raise ResourceNotFound(f"attribute {iri} has no instance with {what}")
-        del existing[index]
+        del existing[_instance_index(existing, iri, dataset_id)]
         if not existing:
             del attrs[iri]
     entity["modifiedAt"] = now
