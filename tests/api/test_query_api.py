@@ -107,6 +107,16 @@ def test_query_drops_entities_a_pick_leaves_empty(graph) -> None:
     assert len(body) == 2
 
 
+def test_post_query_drops_entities_a_pick_leaves_empty_too(graph) -> None:
+    query = {
+        "type": "Query",
+        "entities": [{"type": "Building"}, {"type": "Country"}],
+        "pick": ["locatedAt"],
+    }
+    body = graph.post("/ngsi-ld/v1/entityOperations/query", json=query).json()
+    assert [e["locatedAt"]["object"] for e in body] == ["urn:C:1", "urn:C:1"]
+
+
 def test_query_needs_a_filter_unless_local(graph) -> None:
     problem(graph.get(E, params={"id": "urn:B:1,urn:B:2"}), 400, BAD)
     assert len(graph.get(E, params={"local": "true"}).json()) == 4

@@ -6,10 +6,9 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hyperville.api import linked
 from hyperville.api import negotiation as neg
 from hyperville.api.caller import caller, reading_caller
-from hyperville.api.entities import ENTITY_OFFERS, _settings, _twin, render_entities
+from hyperville.api.entities import ENTITY_OFFERS, _settings, _twin, answer_query
 from hyperville.api.params import entity_query, options_of, render_options, require_uri
 from hyperville.core.errors import BadRequestData, HypervilleError
 from hyperville.ngsild import codec
@@ -201,14 +200,4 @@ async def query_post(request: Request) -> Response:
         if value is not None:
             render_params[key] = ",".join(value) if isinstance(value, list) else str(value)
     rendering = render_options(render_params, ctx)
-    cache = await linked.resolve_async(twin, who.tenant, found, rendering)
-    return render_entities(
-        request,
-        found,
-        ctx,
-        media,
-        single=False,
-        headers=headers,
-        options=rendering,
-        linked_cache=cache,
-    )
+    return await answer_query(request, who.tenant, found, ctx, media, rendering, headers)

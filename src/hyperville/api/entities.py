@@ -141,10 +141,23 @@ async def query_entities(request: Request) -> Response:
     headers = {}
     if result.total is not None:
         headers["NGSILD-Results-Count"] = str(result.total)
-    found = result.entities
+    return await answer_query(request, who.tenant, result.entities, ctx, media, options, headers)
+
+
+async def answer_query(
+    request: Request,
+    tenant: str,
+    found: list[dict],
+    ctx: Context,
+    media: str,
+    options: RenderOptions,
+    headers: dict[str, str] | None,
+) -> Response:
+    """The answer to a query (GET /entities or POST /entityOperations/query): entities that
+    pick/omit leave empty are dropped, linked entities of a join fetched, the rest rendered."""
     if options.pick is not None or options.omit is not None:  # nothing left: not an answer
         found = [e for e in found if not linked.projects_nothing(e, options)]
-    cache = await linked.resolve_async(twin, who.tenant, found, options)
+    cache = await linked.resolve_async(_twin(request), tenant, found, options)
     return render_entities(
         request,
         found,
