@@ -29,11 +29,17 @@ def _details(request: Request) -> bool:
     return raw == "true"
 
 
-async def list_types(request: Request) -> Response:
+async def _discover(request: Request, what: str) -> tuple[str, Context, list]:
+    """The media type to answer, the requester's context and the store's discovery facts."""
     media = neg.accepted(request)
     who = reading_caller(request)
     ctx = await neg.query_context(request)
-    infos = await anyio.to_thread.run_sync(request.app.state.twin.store.entity_types, who.tenant)
+    read = getattr(request.app.state.twin.store, what)  # entity_types or attributes
+    return media, ctx, await anyio.to_thread.run_sync(read, who.tenant)
+
+
+async def list_types(request: Request) -> Response:
+    media, ctx, infos = await _discover(request, "entity_types")
     if _details(request):
         body: object = [
             {
@@ -54,11 +60,8 @@ async def list_types(request: Request) -> Response:
 
 
 async def get_type(request: Request) -> Response:
-    media = neg.accepted(request)
-    who = reading_caller(request)
-    ctx = await neg.query_context(request)
+    media, ctx, infos = await _discover(request, "entity_types")
     wanted = ctx.expand_term(request.path_params["type"])
-    infos = await anyio.to_thread.run_sync(request.app.state.twin.store.entity_types, who.tenant)
     for info in infos:
         if info.type == wanted:
             body = {
@@ -81,10 +84,7 @@ async def get_type(request: Request) -> Response:
 
 
 async def list_attributes(request: Request) -> Response:
-    media = neg.accepted(request)
-    who = reading_caller(request)
-    ctx = await neg.query_context(request)
-    infos = await anyio.to_thread.run_sync(request.app.state.twin.store.attributes, who.tenant)
+    media, ctx, infos = await _discover(request, "attributes")
     if _details(request):
         body: object = [
             {
@@ -116,11 +116,8 @@ def _attribute(info, ctx: Context) -> dict:
 
 
 async def get_attribute(request: Request) -> Response:
-    media = neg.accepted(request)
-    who = reading_caller(request)
-    ctx = await neg.query_context(request)
+    media, ctx, infos = await _discover(request, "attributes")
     wanted = ctx.expand_term(request.path_params["attr"])
-    infos = await anyio.to_thread.run_sync(request.app.state.twin.store.attributes, who.tenant)
     for info in infos:
         if info.attribute == wanted:
             return _answer(request, _attribute(info, ctx), ctx, media)
