@@ -32,16 +32,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from hyperville.demo import prepare_demo  # noqa: E402
 from hyperville.settings import Settings  # noqa: E402
-from hyperville.testing import live_server  # noqa: E402
+from hyperville.testing import (  # noqa: E402
+    CHROMIUM,
+    live_server,
+)
+from hyperville.testing import CHROMIUM_ARGS as ARGS  # noqa: E402
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OBSERVER = """
 window.__longtasks = [];
 new PerformanceObserver((list) => {
@@ -147,7 +143,7 @@ def main() -> int:
     parser.add_argument("--db", type=Path, default=ROOT / "var" / "ui-bench.sqlite")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=4.0, help="update batches per second")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 

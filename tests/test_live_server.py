@@ -66,3 +66,18 @@ def test_serve_refuses_a_bad_configuration(tmp_path):
     )
     assert result.returncode == 2
     assert "port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_missing_component_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    import pytest
+
+    from hyperville.testing import port_open, require_component
+
+    require_component(True, "present")  # nothing happens
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="needed in CI"):
+        require_component(False, "Mosquitto is not running")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require_component(False, "Mosquitto is not running")
+    assert port_open("127.0.0.1", 9) is False  # the discard port: nothing listens here

@@ -19,6 +19,38 @@ from pathlib import Path
 
 import httpx
 
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium: Playwright cannot download its own browser on these machines."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    # the machine's network is closed: no background calls, no update checks
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_component(available: bool, what: str) -> None:
+    """A real component a test needs: missing fails the test in CI (CI=true), skips elsewhere."""
+    import pytest
+
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} (needed in CI)")
+    pytest.skip(what)
+
+
+def port_open(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
 
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that nothing listens on right now."""

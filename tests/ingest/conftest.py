@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 
 import pytest
@@ -11,27 +9,20 @@ from starlette.testclient import TestClient
 
 from hyperville.api.app import create_app
 from hyperville.settings import Settings
+from hyperville.testing import port_open, require_component
 
 BROKER = ("127.0.0.1", 1883)
 WEBHOOK_TOKEN = "webhook-token-for-tests-0123456789"
 
 
 def broker_up() -> bool:
-    try:
-        with socket.create_connection(BROKER, timeout=1):
-            return True
-    except OSError:
-        return False
+    return port_open(*BROKER)
 
 
 @pytest.fixture
 def need_broker() -> None:
     """The real Mosquitto: missing fails in CI, skips elsewhere."""
-    if broker_up():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"Mosquitto is not running on {BROKER[0]}:{BROKER[1]} (needed in CI)")
-    pytest.skip(f"Mosquitto is not running on {BROKER[0]}:{BROKER[1]}")
+    require_component(broker_up(), f"Mosquitto is not running on {BROKER[0]}:{BROKER[1]}")
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from urllib.parse import quote
 
@@ -13,7 +11,7 @@ import pytest
 from hyperville.simulator.devices import load_devices
 from hyperville.simulator.runner import backfill_times, iso, simulate
 from hyperville.territory import generate_territory
-from hyperville.testing import live_server
+from hyperville.testing import live_server, port_open, require_component
 
 BROKER_URL = "mqtt://127.0.0.1:1883"
 
@@ -71,12 +69,7 @@ def test_backfill_and_live_over_http(territory, tmp_path):
 
 
 def test_live_over_mqtt(territory, tmp_path):
-    try:
-        socket.create_connection(("127.0.0.1", 1883), timeout=1).close()
-    except OSError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Mosquitto is not running on 127.0.0.1:1883 (needed in CI)")
-        pytest.skip("Mosquitto is not running on 127.0.0.1:1883")
+    require_component(port_open("127.0.0.1", 1883), "Mosquitto is not running on 127.0.0.1:1883")
     lines: list[str] = []
     env = {"HYPERVILLE_MQTT_URL": BROKER_URL}
     with live_server(tmp_path / "twin.sqlite", env=env) as server:

@@ -19,25 +19,17 @@ import pytest
 
 from hyperville.demo import prepare_demo
 from hyperville.settings import Settings
-from hyperville.testing import live_server
+from hyperville.testing import CHROMIUM, live_server, require_component
+from hyperville.testing import CHROMIUM_ARGS as ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PARK = "urn:ngsi-ld:OffStreetParking:PK-GARE-01"
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-needs_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
-)
+try:
+    import playwright.sync_api as playwright_api
+except ImportError:  # pragma: no cover - ./run test installs it
+    playwright_api = None
 
 
 def _source_hash(web: Path) -> str:
@@ -79,8 +71,8 @@ def _history(ngsi_ld: str) -> None:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+    require_component(playwright_api is not None, "Playwright is not installed (pip)")
+    require_component(Path(CHROMIUM).exists(), f"Debian's chromium is not at {CHROMIUM}")
     with playwright_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield launched
@@ -109,7 +101,6 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"))
 
 
-@needs_chromium
 def test_page_loads_without_console_errors(page):
     assert page.locator("#kpi-parking .kpi-station").count() == 3
     assert page.locator(".cluster").count() > 0  # streetlights and containers, clustered
@@ -118,7 +109,6 @@ def test_page_loads_without_console_errors(page):
     assert page.problems == []
 
 
-@needs_chromium
 def test_layers_toggle(page):
     visible = "window.hyperville.map.getLayoutProperty('lights', 'visibility') ?? 'visible'"
     clusters = page.locator(".cluster.lights").count()
@@ -132,7 +122,6 @@ def test_layers_toggle(page):
     assert page.problems == []
 
 
-@needs_chromium
 def test_clicking_an_asset_opens_its_detail_with_a_history_chart(page):
     page.locator(f'.parking-label[data-id="{PARK}"]').click()
     detail = page.locator("#detail")
@@ -163,7 +152,6 @@ def test_clicking_an_asset_opens_its_detail_with_a_history_chart(page):
     assert page.problems == []
 
 
-@needs_chromium
 def test_an_ingested_reading_appears_within_two_seconds(page, server):
     spec = {
         "deviceId": "ui-park-1",
@@ -201,7 +189,6 @@ def test_an_ingested_reading_appears_within_two_seconds(page, server):
     assert page.problems == []
 
 
-@needs_chromium
 def test_french_and_english_switch(page):
     assert page.evaluate("document.documentElement.lang") == "fr"
     assert page.locator("#kpi-lighting h3").inner_text() == "Éclairage"
@@ -215,7 +202,6 @@ def test_french_and_english_switch(page):
     assert page.problems == []
 
 
-@needs_chromium
 def test_search_and_completeness(page):
     page.locator("#search").fill("gare breaute")
     first = page.locator("#results li[data-i]").first
