@@ -139,3 +139,21 @@ def test_values_are_deterministic_and_depend_on_the_seed():
     t = at(2024, 3, 12, 10, 7)
     assert values(device, t, 1) == values(device, t, 1)
     assert values(device, t, 1) != values(device, t, 2)
+
+
+def test_backfilled_streetlights_end_with_their_current_state():
+    """Without a report at the end of the backfill, every light looks silent since dusk."""
+    from hyperville.simulator.runner import backfill_instants
+
+    class Light:
+        kind = "telemanaged_light"
+
+    class Counter:
+        kind = "traffic_counter"
+
+    end = at(2024, 3, 13, 22)
+    times = [end - 3600 * k for k in range(48, -1, -1)]
+    light = backfill_instants(Light(), times, end)
+    assert light[-1] == end and light[0] == times[0]
+    assert len(light) < len(times)  # switches only, not hourly samples
+    assert backfill_instants(Counter(), times, end) == times

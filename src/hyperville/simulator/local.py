@@ -27,8 +27,8 @@ from hyperville.ingest import devices as dev
 from hyperville.settings import Settings
 
 from .devices import SimDevice
-from .patterns import FIELDS, lighting_changes
-from .runner import BACKFILL_STEP_S, Stats, backfill_times, readings
+from .patterns import FIELDS
+from .runner import BACKFILL_STEP_S, Stats, backfill_instants, backfill_times, readings
 
 IN_FLIGHT = 8  # device batches offered to the pipeline before waiting for the oldest
 
@@ -75,12 +75,10 @@ def provision_and_backfill(
         times = backfill_times(days, BACKFILL_STEP_S, end)
         if not times:
             return stats
-        changes = [times[0], *lighting_changes(times[0], times[-1])]
         waiting: deque = deque()
         for n, d in enumerate(devices, start=1):
             device = service.device("", d.device_id)
-            when = changes if d.kind == "telemanaged_light" else times
-            body = orjson.dumps(readings(d, when, seed))
+            body = orjson.dumps(readings(d, backfill_instants(d, times, end), seed))
             messages = service.device_messages("simulator", device, body)
             waiting.append((pipeline.offer(messages, block=True), len(messages)))
             while len(waiting) > IN_FLIGHT:

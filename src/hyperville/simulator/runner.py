@@ -53,6 +53,15 @@ def backfill_times(days: float, step_s: int, end: float) -> list[float]:
     return [float(t) for t in range(int(first), int(end) + 1, step_s)]
 
 
+def backfill_instants(device: SimDevice, times: list[float], end: float) -> list[float]:
+    """When a device reports in a backfill: every grid instant, except telemanaged
+    streetlights, which report their switches (to the second) and their state at ``end`` —
+    without that last report the twin would show every light as silent since dusk."""
+    if device.kind != "telemanaged_light":
+        return times
+    return [times[0], *lighting_changes(times[0], times[-1]), end]
+
+
 @dataclass
 class Stats:
     readings: int = 0
@@ -216,11 +225,8 @@ def backfill(
     if not times:
         return stats
 
-    changes = [times[0], *lighting_changes(times[0], times[-1])]
-
     def one(device: SimDevice) -> None:
-        when = changes if device.kind == "telemanaged_light" else times
-        sender.send(device, readings(device, when, seed), stats)
+        sender.send(device, readings(device, backfill_instants(device, times, end), seed), stats)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:
         for n, _ in enumerate(pool.map(one, devices), start=1):
