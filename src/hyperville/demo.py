@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from hyperville.settings import Settings
@@ -46,12 +47,15 @@ def prepare_demo(
     backfill_days: float = 0,
     provision: bool = False,
     say: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.time,
 ) -> DemoState:
     """Make the demo twin ready in ``settings.db_path``: build it once, reuse it afterwards.
 
     ``backfill_days`` > 0: also provision the simulated sensors and write that many days of
     their history, once (a mark file records it; later runs skip it). ``provision``: the
-    sensors are provisioned even without history (in-process: see simulator/local.py)."""
+    sensors are provisioned even without history (in-process: see simulator/local.py).
+    A later start with ``provision`` catches up the readings missed while it was stopped
+    (``clock``: epoch seconds now)."""
     from hyperville.api.app import open_store
     from hyperville.gis.importer import Importer
     from hyperville.gis.mapping import load_mapping
@@ -70,6 +74,9 @@ def prepare_demo(
             wanted = backfill_days > 0 or provision
             if wanted and not (demo_files_dir(settings) / BACKFILL_MARK).exists():
                 _backfill(settings, Twin(store), state, backfill_days, say)  # interrupted before
+            elif provision and backfill_days > 0:
+                _catch_up(settings, store, state, backfill_days, say, clock())
+            state.seconds = time.perf_counter() - started
             return state
         say("first run: generating the demo territory (GeoPackage and CSV, Lambert-93)…")
         files = generate_territory(
@@ -116,6 +123,49 @@ def _backfill(settings: Settings, twin, state: DemoState, days: float, say) -> N
     state.backfill_points, state.backfill_seconds = stats.points, stats.seconds
     if not stats.errors:
         (files_dir / BACKFILL_MARK).write_text(f"{days:g} days, {stats.points} points\n")
+
+
+def _catch_up(
+    settings: Settings, store, state: DemoState, max_days: float, say, now: float
+) -> None:
+    """A later start: send each simulated device the readings it would have sent while the
+    demo was stopped (from its latest reading in the twin, at most ``max_days`` back), so that
+    history charts have no hole and no sensor starts out silent."""
+    from hyperville.ingest.devices import expand_name
+    from hyperville.simulator.devices import load_devices, simulator_token
+    from hyperville.simulator.local import provision_and_backfill
+    from hyperville.simulator.runner import BACKFILL_STEP_S
+    from hyperville.twin import Twin
+
+    files_dir = demo_files_dir(settings)
+    devices = load_devices(files_dir, seed=DEMO_SEED)
+    seen = {d.device_id: _last_reading(store, d.entity_id, map(expand_name, d.attributes))
+            for d in devices}  # fmt: skip
+    known = [t for t in seen.values() if t is not None]
+    if not known or now - max(known) < BACKFILL_STEP_S:
+        return  # stopped for less than one step of the backfill grid: live data fills it
+    days = min(max_days, (now - min(known)) / 86400)
+    say(f"catching up {days:.1f} days of sensor history since the last run…")
+    stats = provision_and_backfill(
+        settings, Twin(store), devices, simulator_token(files_dir), days=days, seed=DEMO_SEED,
+        end=now, last_seen=lambda d: seen[d.device_id], say=say,
+    )  # fmt: skip
+    say(f"  {stats.points:,} points in {stats.seconds:.1f} s, {stats.errors} refused")
+    state.backfill_points, state.backfill_seconds = stats.points, stats.seconds
+
+
+def _last_reading(store, entity_id: str, attr_iris) -> float | None:
+    """Epoch seconds of the latest ``observedAt`` among these attributes of the entity."""
+    entity = store.get_entity("", entity_id)
+    if entity is None:
+        return None
+    times = [
+        datetime.fromisoformat(instance["observedAt"].replace("Z", "+00:00")).timestamp()
+        for iri in attr_iris
+        for instance in entity.get("attrs", {}).get(iri, ())
+        if isinstance(instance.get("observedAt"), str)
+    ]
+    return max(times, default=None)
 
 
 def demo_files_dir(settings: Settings) -> Path:

@@ -94,3 +94,38 @@ def test_prepare_demo_can_provision_without_history(tmp_path):
         assert len(sql.list_devices(store._reader(), "", limit=1000, offset=0)) == 142
     finally:
         store.close()
+
+
+def test_later_start_catches_up_the_readings_missed_while_stopped(tmp_path):
+    """Stopped for 5 hours: each device gets the hourly readings it missed, from its own
+    latest reading on, and none it already had."""
+    settings = Settings(db_path=tmp_path / "demo.sqlite", demo_mode=True)
+    lines: list[str] = []
+    prepare_demo(settings, scale=0.05, backfill_days=1, provision=True, say=lines.append)
+    entity = "urn:ngsi-ld:OffStreetParking:PK-GARE-01"
+
+    def occupancy_history() -> list[str]:
+        from hyperville.api.app import open_store
+        from hyperville.store.base import HistoryQuery
+
+        store = open_store(settings)
+        store.open()
+        try:
+            attr = "https://uri.etsi.org/ngsi-ld/default-context/occupancy"
+            result = store.history("", entity, HistoryQuery(attrs=(attr,), limit=10_000))
+            return sorted(i["observedAt"] for i in result.attrs[attr])
+        finally:
+            store.close()
+
+    before = occupancy_history()
+    same_time = prepare_demo(settings, scale=0.05, backfill_days=1, provision=True,
+                             say=lines.append)  # fmt: skip
+    assert same_time.backfill_points == 0 and not any("catching up" in x for x in lines)
+    later = prepare_demo(settings, scale=0.05, backfill_days=1, provision=True,
+                         say=lines.append, clock=lambda: time.time() + 5 * 3600)  # fmt: skip
+    assert any("catching up" in x for x in lines), lines
+    assert later.backfill_points > 0
+    after = occupancy_history()
+    added = after[len(before) :]
+    assert after[: len(before)] == before and len(after) == len(set(after))
+    assert 4 <= len(added) <= 6 and added[0] > before[-1], (before[-3:], added)

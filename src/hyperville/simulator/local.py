@@ -52,9 +52,13 @@ def provision_and_backfill(
     days: float,
     seed: int,
     end: float | None = None,
+    last_seen: Callable[[SimDevice], float | None] | None = None,
     say: Callable[[str], None] = print,
 ) -> Stats:
-    """Provision the devices the twin does not know, then write ``days`` of history."""
+    """Provision the devices the twin does not know, then write ``days`` of history.
+
+    ``last_seen(device)``: the epoch seconds of the device's latest reading already in the
+    twin, or None; only later instants are sent (the catch-up of a later demo start)."""
     from hyperville.api.ingest import make_ingestion
 
     service = make_ingestion(settings, twin)
@@ -78,7 +82,13 @@ def provision_and_backfill(
         waiting: deque = deque()
         for n, d in enumerate(devices, start=1):
             device = service.device("", d.device_id)
-            body = orjson.dumps(readings(d, backfill_instants(d, times, end), seed))
+            instants = backfill_instants(d, times, end)
+            seen = last_seen(d) if last_seen else None
+            if seen is not None:
+                instants = [t for t in instants if t > seen]
+                if not instants:
+                    continue
+            body = orjson.dumps(readings(d, instants, seed))
             messages = service.device_messages("simulator", device, body)
             waiting.append((pipeline.offer(messages, block=True), len(messages)))
             while len(waiting) > IN_FLIGHT:
