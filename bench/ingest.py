@@ -10,10 +10,11 @@
 4. **http**: publisher processes POST batches of readings to
    ``/ingest/v1/devices/{id}/readings``; only the data points of answered (2xx, i.e.
    committed) requests count, during ``--duration`` seconds after ``--warmup``;
-5. **mqtt**: publisher processes (paho, QoS 1) send messages of 3 data points to
-   ``hyperville/_/devices/{id}/up``; the rate is what the server *committed* (its
+5. **mqtt**: publisher processes (raw MQTT 3.1.1 sockets, QoS 1) send messages of 3 data
+   points to ``hyperville/_/devices/{id}/up``; the rate is what the server *committed* (its
    ``hyperville_ingest_points_total`` counter, sampled at the start and the end of the
-   window), then the run waits until every published point is committed;
+   window), with the server's CPU per message, then the run waits until every published
+   point is committed (``bench/mqtt_cpu.py`` splits that CPU by thread);
 6. the history bytes per data point, measured with ``dbstat`` on the server's file.
 
 Every reading has its own time (``ts``, in ms), so each data point is a new history row.
@@ -460,6 +461,7 @@ def run_mqtt(server, broker_port: int, broker, devices, args, base_ms: int) -> d
     while time.time() < deadline and committed_points(server.port) - before_all < published:
         time.sleep(0.2)
     drained = committed_points(server.port) - before_all
+    messages = (c1 - c0) / POINTS_PER_READING
     out = {
         "title": f"MQTT QoS 1, messages of {POINTS_PER_READING} data points",
         "publishers": f"{len(procs)} processes, window {args.mqtt_inflight} each",
@@ -471,12 +473,14 @@ def run_mqtt(server, broker_port: int, broker, devices, args, base_ms: int) -> d
         "drain_s": round(time.time() - stop_at, 1),
         "lost": int(published - drained),
         "server_cpu": round(srv / (t1 - t0), 2),
+        "server_cpu_us_per_message": round(srv / messages * 1e6, 1) if messages else None,
         "broker_cpu": round(brk / (t1 - t0), 2) if brk is not None else None,
         "machine_cpu": round((cpu1["busy"] - cpu0["busy"]) / (t1 - t0), 2),
     }
     _say(
         f"mqtt: {out['points_per_s']:,} points/s committed ({out['messages_per_s']:,} msg/s), "
-        f"published {published:,}, committed {int(drained):,}, server CPU {out['server_cpu']}"
+        f"published {published:,}, committed {int(drained):,}, server CPU {out['server_cpu']} "
+        f"({out['server_cpu_us_per_message']} µs per message)"
     )
     return out
 
@@ -601,7 +605,8 @@ def markdown(results: dict) -> str:
             )
         else:
             note = (
-                f"{s['messages_per_s']:,} messages/s; {s['publishers']}; "
+                f"{s['messages_per_s']:,} messages/s, {s.get('server_cpu_us_per_message')} µs "
+                f"of server CPU each; {s['publishers']}; "
                 f"{s['published_points']:,} published, {s['lost']} lost"
             )
         lines.append(

@@ -10,6 +10,9 @@ import paho.mqtt.client as paho
 import pytest
 from conftest import entity, make_client, provision
 
+from hyperville.ingest import mqtt_wire
+from hyperville.ingest.mqtt import RECEIVE_MAXIMUM
+
 pytestmark = pytest.mark.usefixtures("need_broker")
 
 
@@ -42,19 +45,20 @@ def wait_for(condition, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def test_readings_reach_the_twin_and_are_acked_after_commit(app, publisher, tenant) -> None:
+def test_readings_reach_the_twin_and_are_acked_after_commit(
+    app, publisher, tenant, monkeypatch
+) -> None:
     provision(app, tenant)
-    consumer = app.app.state.mqtt
     store = app.app.state.twin.store
-    acks: list[tuple[int, bool]] = []
-    real_ack = consumer.client.ack
+    acks: list[tuple[list[int], bool]] = []
+    real_pubacks = mqtt_wire.puback_packets
 
-    def checking_ack(mid: int, qos: int):
+    def checking_pubacks(packet_ids: list[int]) -> bytes:  # what goes on the wire
         row = store.get_entity(tenant, "urn:ngsi-ld:Device:th-1")  # another connection
-        acks.append((mid, row is not None and "attrs" in row and bool(row["attrs"])))
-        return real_ack(mid, qos)
+        acks.append((packet_ids, row is not None and "attrs" in row and bool(row["attrs"])))
+        return real_pubacks(packet_ids)
 
-    consumer.client.ack = checking_ack
+    monkeypatch.setattr(mqtt_wire, "puback_packets", checking_pubacks)
     gate = threading.Event()
     store.submit("", lambda tx: gate.wait(10))  # hold the writer
     publish(publisher, f"hyperville/{tenant}/devices/th-1/up", {"temp": 19.0, "msgId": "1"})
@@ -97,3 +101,23 @@ def test_a_burst_is_all_written_once(app, publisher, tenant) -> None:
     assert metrics.total("points") == 300 and metrics.total("duplicates") == 0
     history = app.app.state.twin.store._reader().execute("SELECT count(*) FROM ingest_seen")
     assert history.fetchone()[0] >= 300
+
+
+def test_the_broker_keeps_what_is_beyond_the_receive_window(app, publisher, tenant) -> None:
+    provision(app, tenant)
+    metrics = app.app.state.ingestion.metrics
+    gate = threading.Event()
+    app.app.state.twin.store.submit("", lambda tx: gate.wait(30))  # the writer is behind
+    topic = f"hyperville/{tenant}/devices/th-1/up"
+    count = RECEIVE_MAXIMUM + 200
+    infos = [
+        publisher.publish(topic, orjson.dumps({"count": i, "msgId": i}), qos=1)
+        for i in range(count)
+    ]
+    for info in infos:
+        info.wait_for_publish(10)
+    time.sleep(0.5)
+    assert metrics.total("received") <= RECEIVE_MAXIMUM  # none acknowledged: none more sent
+    gate.set()
+    wait_for(lambda: metrics.total("accepted") >= count, timeout=30)
+    assert metrics.total("duplicates") == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import hmac
 import io
@@ -24,6 +25,7 @@ import orjson
 
 from hyperville.core.errors import BadRequestData
 from hyperville.store.sqlite_devices import DeviceRow
+from hyperville.twin_ops import now_iso
 
 DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 TYPES = ("number", "string", "boolean")
@@ -37,6 +39,8 @@ TIME_KEYS = ("observedAt", "timestamp", "ts", "time")
 ID_KEYS = ("msgId", "messageId", "dedupId")
 FCNT_KEYS = ("fcnt", "fCnt", "frameCounter")
 MAX_FUTURE_S = 86400
+_PLAIN = frozenset((int, float, bool, type(None)))  # values refuse_binary has nothing to say of
+_NUMBER = (int, float)  # a tuple: ``int | float`` would build a union object at every call
 
 
 def expand_name(name: str) -> str:
@@ -272,9 +276,13 @@ def refuse_binary(value: object, path: str = "payload") -> None:
 
 def parse_time(value: object, path: str = "observedAt") -> str:
     """ISO 8601 (with an offset) or epoch seconds / milliseconds → NGSI-LD DateTime (ms, Z)."""
+    if type(value) is int and 1e11 <= value <= (time.time() + MAX_FUTURE_S) * 1000:
+        # epoch milliseconds, what most sensors send: the text of its second is cached
+        seconds, ms = divmod(value, 1000)
+        return f"{_second_text(seconds)}.{ms:03d}Z"
     if isinstance(value, bool):
         raise BadRequestData(f"{path}: a date-time or an epoch number")
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBER):
         if not math.isfinite(value) or value < 0:
             raise BadRequestData(f"{path}: not a valid epoch time")
         seconds = value / 1000 if value >= 1e11 else value
@@ -297,9 +305,14 @@ def parse_time(value: object, path: str = "observedAt") -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+@functools.lru_cache(maxsize=4096)
+def _second_text(epoch_s: int) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _convert(name: str, rule: FieldRule, value: object) -> object:
     if rule.type == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, _NUMBER):
             raise BadRequestData(f"field {name!r}: a number is expected, got {_kind(value)}")
         if not math.isfinite(value):
             raise BadRequestData(f"field {name!r}: not a finite number")
@@ -333,20 +346,27 @@ def _lookup(payload: dict, name: str) -> object:
 
 
 def map_payload(
-    device: Device, payload: object, received_at: str
+    device: Device, payload: object, received_at: str | None
 ) -> tuple[list[tuple[str, str, dict]], str | None]:
     """One decoded reading (a JSON object) → readings for the twin, and its message id.
+
+    ``received_at`` [NGSI-LD DateTime] is the time of a reading that gives none (None: now).
 
     Raises BadRequestData with the reason when the payload is not acceptable.
     """
     if not isinstance(payload, dict):
         raise BadRequestData(f"a reading is a JSON object, got {_kind(payload)}")
-    refuse_binary(payload)
-    observed = received_at
+    for key, value in payload.items():  # refuse_binary(payload), without a call per number
+        if type(value) not in _PLAIN:
+            refuse_binary(value, f"payload.{key}")
+    observed = None
     for key in TIME_KEYS:
         if key in payload:
             observed = parse_time(payload[key], key)
             break
+    timed = observed is not None and observed != received_at  # gives a time of its own
+    if observed is None:
+        observed = received_at or now_iso()
     readings = []
     for name, rule in device.fields.items():
         value = _lookup(payload, name)
@@ -361,21 +381,21 @@ def map_payload(
         raise BadRequestData(
             "no mapped field in the reading (expected one of: " + ", ".join(device.fields) + ")"
         )
-    return readings, _message_id(payload, observed, received_at)
+    return readings, _message_id(payload, observed, timed)
 
 
-def _message_id(payload: dict, observed: str, received_at: str) -> str | None:
+def _message_id(payload: dict, observed: str, timed: bool) -> str | None:
     """The redelivery key: an explicit id, else the frame counter (+ time), else the content
     when it carries its own time; None (no dedup) for an untimed reading without an id."""
     for key in ID_KEYS:
         value = payload.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool):
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
             return f"id:{value}"
     for key in FCNT_KEYS:
         value = payload.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
-            return f"fcnt:{value}" + (f":{observed}" if observed != received_at else "")
-    if observed != received_at:
+            return f"fcnt:{value}" + (f":{observed}" if timed else "")
+    if timed:
         canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
         return "hash:" + hashlib.sha256(canonical).hexdigest()
     return None

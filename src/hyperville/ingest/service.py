@@ -95,10 +95,11 @@ class Ingestion:
         self, source: str, device: dev.Device, body: bytes, *, idempotency_key: str | None = None
     ) -> list[Message]:
         """A device's JSON document (one reading, an array, or ``{"readings": [...]}``)."""
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequestData(f"the payload is not valid JSON: {exc}") from None
+        return self._document_messages(source, device, _json(body), idempotency_key)
+
+    def _document_messages(
+        self, source: str, device: dev.Device, doc, idempotency_key: str | None = None
+    ) -> list[Message]:
         rows = doc
         if isinstance(doc, dict) and isinstance(doc.get("readings"), list):
             rows = doc["readings"]
@@ -145,7 +146,7 @@ class Ingestion:
                 device = self.device(tenant, device_id)
                 if device is None:
                     raise UnknownDevice(f"device {device_id} is not provisioned")
-                return _merged(self.device_messages("mqtt", device, payload), payload, topic)
+                return self._device_message(device, payload, topic)
             from hyperville.ingest.lorawan.chirpstack import parse_chirpstack_up
             from hyperville.ingest.lorawan.ttn import parse_ttn_up
 
@@ -160,6 +161,18 @@ class Ingestion:
             return self.rejected(source, tenant, device_id, str(exc), payload, topic, "unknown")
         except HypervilleError as exc:
             return self.rejected(source, tenant, device_id, exc.detail, payload, topic)
+
+    def _device_message(self, device: dev.Device, payload: bytes, topic: str) -> Message:
+        """A device's MQTT document as ONE message; a single reading, what sensors send,
+        without the detour through a list of messages."""
+        doc = _json(payload)
+        if not isinstance(doc, dict) or isinstance(doc.get("readings"), list):
+            return _merged(self._document_messages("mqtt", device, doc), payload, topic)
+        readings, message_id = dev.map_payload(device, doc, None)
+        key = None
+        if message_id is not None:
+            key = sql.seen_key(device.tenant, device.device_id, message_id)
+        return Message("mqtt", device.tenant, device.device_id, readings, key, None, payload, topic)
 
     def replay_message(self, letter: sql.DeadLetter) -> Message:
         """A dead letter decoded again with today's devices and mappings."""
@@ -190,6 +203,13 @@ class Ingestion:
         except (UnknownDevice, HypervilleError) as exc:
             reason = exc.detail if isinstance(exc, HypervilleError) else str(exc)
             return Message(letter.source, tenant, device_id, reason=reason, payload=payload)
+
+
+def _json(body: bytes):
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequestData(f"the payload is not valid JSON: {exc}") from None
 
 
 def _merged(messages: list[Message], payload: bytes, topic: str | None) -> Message:
