@@ -169,3 +169,24 @@ def test_run_server_builds_uvicorn_config(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert config.loop == ("uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
     assert config.http == ("httptools" if importlib.util.find_spec("httptools") else "h11")
     assert (tmp_path / "d").is_dir()
+
+
+def test_config_validate_masks_the_mqtt_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYPERVILLE_SECRET_KEY", "very-secret-value")
+    monkeypatch.setenv("HYPERVILLE_MQTT_URL", "mqtts://ingest:broker-pass@mqtt.example:8883")
+    result = runner.invoke(cli.app, ["config", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "broker-pass" not in result.output
+    assert "mqtts://ingest:********@mqtt.example:8883" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "url", ["mqtt://a b:1883", "http://host:1883", "mqtt://host:1883/topic", "mqtt://@:1883"]
+)
+def test_config_validate_refuses_a_malformed_mqtt_url(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HYPERVILLE_SECRET_KEY", "very-secret-value")
+    monkeypatch.setenv("HYPERVILLE_MQTT_URL", url)
+    result = runner.invoke(cli.app, ["config", "validate"])
+    assert result.exit_code != 0 and "mqtt_url" in result.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -238,6 +239,8 @@ def _display(name: str, value: Any) -> str:
         return "********" + (" (built-in default)" if secret == DEFAULT_SECRET else "")
     if value is None:
         return "-"
+    if name == "mqtt_url":
+        return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:********@", str(value))
     return str(value)
 
 

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-hyperville-demo-secret"
+BASEMAPS = ("twin", "ign-plan", "osm")  # the named basemaps; anything else is a URL template
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -76,12 +77,31 @@ class Settings(BaseSettings):
         ge=1,
         description="instances per attribute in a temporal answer at most (more: 206, a page)",
     )
+    notification_allowed_hosts: str = Field(
+        "*",
+        description="hosts subscription notifications may go to: * (any), or names "
+        "(scada.local, *.city.fr) and networks (10.20.0.0/16), comma-separated",
+    )
+    notification_timeout_s: float = Field(
+        5.0, gt=0, le=120, description="[s] one notification delivery (connect to answer)"
+    )
+    notification_queue_max: int = Field(
+        10_000, ge=1, description="twin changes waiting to be matched at most (beyond: dropped)"
+    )
     ingest_webhook_token: SecretStr | None = Field(
         None, description="bearer token of the ChirpStack / The Things Stack HTTP integrations"
     )
     secret_key: SecretStr = Field(SecretStr(DEFAULT_SECRET), description="signing secret")
     demo_mode: bool = Field(False, description="demo: the default secret is accepted")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    basemap: str = Field(
+        "twin",
+        description="background of the operations screen's map: twin (offline, drawn from the "
+        "twin's own layers), ign-plan, osm, or a raster XYZ URL template with {z}, {x}, {y}",
+    )
+    basemap_attribution: str | None = Field(
+        None, description="credit shown under a custom basemap URL (needed with one)"
+    )
 
     @field_validator("host")
     @classmethod
@@ -95,8 +115,10 @@ class Settings(BaseSettings):
     def _mqtt_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        if not re.match(r"^mqtts?://[^/:]+(:\d{1,5})?/?$", value):
-            raise ValueError("mqtt_url must look like mqtt://host:1883 (or mqtts://)")
+        if not re.match(r"^mqtts?://([^@/\s]+@)?[^/:@\s]+(:\d{1,5})?/?$", value):
+            raise ValueError(
+                "mqtt_url must look like mqtt://host:1883 or mqtts://user:password@host:8883"
+            )
         return value
 
     @field_validator("mqtt_sources", mode="before")
@@ -108,6 +130,21 @@ class Settings(BaseSettings):
         if wrong or not names:
             raise ValueError("mqtt_sources: a comma-separated list of hyperville, chirpstack, ttn")
         return ",".join(dict.fromkeys(names))
+
+    @field_validator("basemap")
+    @classmethod
+    def _basemap(cls, value: str) -> str:
+        value = value.strip()
+        if value in BASEMAPS:
+            return value
+        if re.match(r"^https?://[^\s/]+/\S*$", value) and all(
+            part in value for part in ("{z}", "{x}", "{y}")
+        ):
+            return value
+        raise ValueError(
+            "basemap: twin, ign-plan, osm, or an http(s) raster tile URL template with "
+            "{z}, {x} and {y}"
+        )
 
     @model_validator(mode="after")
     def _secret_outside_demo(self) -> Settings:
@@ -122,6 +159,8 @@ class Settings(BaseSettings):
             )
         if self.default_limit > self.max_limit:
             raise ValueError("default_limit must not exceed max_limit")
+        if self.basemap not in BASEMAPS and not (self.basemap_attribution or "").strip():
+            raise ValueError("basemap_attribution is needed with a custom basemap URL")
         return self
 
 

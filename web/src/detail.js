@@ -1,31 +1,37 @@
 // The entity detail panel: attributes with units, provenance, freshness, history charts.
-import { t, ago, UNITS, number } from './i18n.js';
+import { t, ago, lasting, UNITS, number, typeName } from './i18n.js';
 import { lineChart } from './chart.js';
 
 const RANGES = { '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 const SKIP = new Set(['id', 'type', 'createdAt', 'modifiedAt', 'location', 'source', '@context']);
+const LOCATE = `<svg viewBox="0 0 20 20" width="18" height="18" aria-hidden="true" fill="none"
+  stroke="currentColor" stroke-width="1.8"><circle cx="10" cy="10" r="5.5"/><path d="M10 1v4M10 15v4M1 10h4M15 10h4"/></svg>`;
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export class Detail {
-  constructor(root, specsByType, onClose) {
+  constructor(root, specsByType, { onClose, onLocate, onShown }) {
     this.root = root;
     this.specsByType = specsByType;
     this.onClose = onClose;
+    this.onLocate = onLocate;
+    this.onShown = onShown;
     this.range = '24h';
     this.entity = null;
     this.token = 0;
   }
 
-  async open(id) {
+  // quiet: a refresh of the entity on screen, without the loading placeholder
+  async open(id, quiet = false) {
     const token = ++this.token;
     this.root.hidden = false;
-    this.root.innerHTML = `<p class="muted">${t('loading')}</p>`;
+    if (!quiet) this.root.innerHTML = `<p class="muted">${t('loading')}</p>`;
     const res = await fetch(`/ngsi-ld/v1/entities/${encodeURIComponent(id)}?options=sysAttrs`,
       { headers: { Accept: 'application/json' } });
     if (token !== this.token) return;
     if (!res.ok) { this.root.innerHTML = `<p>${esc(id)} : ${res.status}</p>`; return; }
     this.entity = await res.json();
     this.render();
+    this.onShown?.(this.entity);
   }
 
   close() {
@@ -37,7 +43,7 @@ export class Detail {
   }
 
   // a live change of the open entity: reload it (cheap: one entity)
-  changed(id) { if (this.entity && this.entity.id === id) this.open(id); }
+  changed(id) { if (this.entity && this.entity.id === id) this.open(id, true); }
 
   render() {
     const e = this.entity;
@@ -60,13 +66,16 @@ export class Detail {
       const shown = a.object
         ? `<a href="#" data-goto="${esc(a.object)}">${esc(String(a.object).split(':').slice(-1)[0])}</a>`
         : esc(value);
-      rows.push(`<tr><th>${esc(key)}</th><td>${shown} ${esc(unit)}</td><td>${whenText}</td></tr>`);
+      rows.push(`<tr><th>${esc(key)}</th><td>${shown} ${esc(unit)}</td><td class="when">${whenText}</td></tr>`);
     }
+    // charts: the numbers a sensor reports (a static attribute has nothing to draw)
+    if (spec?.live?.length) numeric.splice(0, numeric.length, ...numeric.filter((k) => spec.live.includes(k)));
     this.numeric = numeric;
     this.root.innerHTML = `
-      <header><div><div class="muted">${esc(e.type)}</div><h2>${esc(name || e.id)}</h2>
-        <div class="muted id">${esc(e.id)}</div></div>
-        <button class="close" title="${t('close')}" aria-label="${t('close')}">×</button></header>
+      <header><div><div class="muted" title="${esc(e.type)}">${esc(typeName(e.type))}</div>
+        <h2>${esc(name || e.id.split(':').pop())}</h2><div class="muted id">${esc(e.id)}</div></div>
+        <div class="tools">${e.location ? `<button class="locate" title="${t('locate')}" aria-label="${t('locate')}">${LOCATE}</button>` : ''}
+        <button class="close" title="${t('close')}" aria-label="${t('close')}">×</button></div></header>
       <section><h3>${t('detail.freshness')}</h3>${this.freshness(spec)}</section>
       <section><h3>${t('detail.attributes')}</h3><table class="attrs">${rows.join('')}</table></section>
       ${numeric.length ? `<section class="history"><h3>${t('detail.history')}</h3>
@@ -75,6 +84,8 @@ export class Detail {
         </div><div class="charts"><p class="muted">${t('loading')}</p></div></section>` : ''}
       <section><h3>${t('detail.provenance')}</h3>${this.provenance(e.source)}</section>`;
     this.root.querySelector('.close').onclick = () => this.close();
+    const locate = this.root.querySelector('.locate');
+    if (locate) locate.onclick = () => this.onLocate(e.location.value);
     for (const b of this.root.querySelectorAll('[data-range]')) {
       b.onclick = () => { this.range = b.dataset.range; this.render(); };
     }
@@ -92,8 +103,7 @@ export class Detail {
     if (!times.length) return `<p class="badge unknown">${t('detail.noData')}</p>`;
     const last = Math.max(...times);
     const stale = Date.now() / 1000 - last > spec.staleAfter;
-    const text = stale ? `${t('detail.silent')} ${ago(last).replace(/^il y a /, '')}`
-      : `${t('detail.fresh')} — ${ago(last)}`;
+    const text = stale ? `${t('detail.silent')} ${lasting(last)}` : `${t('detail.fresh')} — ${ago(last)}`;
     return `<p class="badge ${stale ? 'stale' : 'fresh'}">${esc(text)}</p>`;
   }
 

@@ -11,6 +11,7 @@ const DICT = {
     completeness: 'Complétude des données',
     about: 'À propos',
     close: 'Fermer',
+    locate: 'Centrer la carte sur cet objet',
     live: 'En direct',
     offline: 'Hors ligne — reconnexion…',
     'svc.base': 'Fond de plan',
@@ -50,6 +51,24 @@ const DICT = {
     'state.dense': 'Dense',
     'state.jam': 'Bouchon',
     'state.ok': 'Mesures reçues',
+    'state.info': 'Seuil d’information dépassé',
+    'state.alert': 'Seuil d’alerte dépassé',
+    alarms: 'Alarmes',
+    'alarms.none': 'Aucune alarme active',
+    'alarms.noneHint': 'Les alarmes apparaissent ici dès qu’un seuil est franchi.',
+    'alarms.more': '… et {n} autres : filtrez par gravité',
+    'alarms.show': 'Afficher les alarmes',
+    'alarms.back': 'Alarmes',
+    'sev.critical': 'Critique',
+    'sev.major': 'Majeure',
+    'sev.minor': 'Mineure',
+    'for.s': 'depuis {n} s',
+    'for.m': 'depuis {n} min',
+    'for.h': 'depuis {n} h',
+    'for.d': 'depuis {n} j',
+    'basemap.twin': 'Plan du jumeau (hors ligne)',
+    'basemap.external': 'Fond externe : {name}',
+    'layer.count': '{n} objets',
     'state.unknown': 'Pas de donnée',
     'state.stale': 'Capteur silencieux',
     'kpi.parking': 'Parkings de gare',
@@ -70,7 +89,7 @@ const DICT = {
     'detail.history': 'Historique (moyenne horaire)',
     'detail.noHistory': 'Pas d’historique sur cette période',
     'detail.fresh': 'À jour',
-    'detail.silent': 'Silencieux depuis',
+    'detail.silent': 'Silencieux',
     'detail.noData': 'Aucune mesure reçue',
     'detail.static': 'Donnée patrimoniale (sans capteur)',
     'detail.updated': 'mis à jour',
@@ -94,6 +113,20 @@ const DICT = {
     'report.duplicates': 'Doublons probables',
     'report.dangling': 'Relations cassées',
     'report.loading': 'Calcul du rapport…',
+    'type.AdministrativeArea': 'Commune',
+    'type.RoadSegment': 'Tronçon de route',
+    'type.Building': 'Bâtiment',
+    'type.IndustrialSite': 'Site industriel',
+    'type.WasteCollectionZone': 'Secteur de collecte',
+    'type.OffStreetParking': 'Parking',
+    'type.TransportStation': 'Gare',
+    'type.Streetlight': 'Point lumineux',
+    'type.StreetlightControlCabinet': 'Armoire d’éclairage',
+    'type.WasteContainer': 'Conteneur',
+    'type.RecyclingCentre': 'Déchetterie',
+    'type.TrafficFlowObserved': 'Compteur routier',
+    'type.AirQualityObserved': 'Station de qualité de l’air',
+    'type.WeatherObserved': 'Station météo',
     loading: 'Chargement…',
   },
   en: {
@@ -106,6 +139,7 @@ const DICT = {
     completeness: 'Data completeness',
     about: 'About',
     close: 'Close',
+    locate: 'Centre the map on it',
     live: 'Live',
     offline: 'Offline — reconnecting…',
     'svc.base': 'Basemap',
@@ -145,6 +179,24 @@ const DICT = {
     'state.dense': 'Dense',
     'state.jam': 'Jam',
     'state.ok': 'Reporting',
+    'state.info': 'Information threshold exceeded',
+    'state.alert': 'Alert threshold exceeded',
+    alarms: 'Alarms',
+    'alarms.none': 'No active alarm',
+    'alarms.noneHint': 'Alarms show up here as soon as a threshold is crossed.',
+    'alarms.more': '… and {n} more: filter by severity',
+    'alarms.show': 'Show the alarms',
+    'alarms.back': 'Alarms',
+    'sev.critical': 'Critical',
+    'sev.major': 'Major',
+    'sev.minor': 'Minor',
+    'for.s': 'for {n} s',
+    'for.m': 'for {n} min',
+    'for.h': 'for {n} h',
+    'for.d': 'for {n} d',
+    'basemap.twin': 'Twin map (offline)',
+    'basemap.external': 'External basemap: {name}',
+    'layer.count': '{n} items',
     'state.unknown': 'No data',
     'state.stale': 'Silent sensor',
     'kpi.parking': 'Station car parks',
@@ -165,7 +217,7 @@ const DICT = {
     'detail.history': 'History (hourly average)',
     'detail.noHistory': 'No history in this period',
     'detail.fresh': 'Up to date',
-    'detail.silent': 'Silent for',
+    'detail.silent': 'Silent',
     'detail.noData': 'No reading received',
     'detail.static': 'Asset data (no sensor)',
     'detail.updated': 'updated',
@@ -189,6 +241,20 @@ const DICT = {
     'report.duplicates': 'Likely duplicates',
     'report.dangling': 'Broken relationships',
     'report.loading': 'Computing the report…',
+    'type.AdministrativeArea': 'Commune',
+    'type.RoadSegment': 'Road segment',
+    'type.Building': 'Building',
+    'type.IndustrialSite': 'Industrial site',
+    'type.WasteCollectionZone': 'Collection zone',
+    'type.OffStreetParking': 'Car park',
+    'type.TransportStation': 'Station',
+    'type.Streetlight': 'Streetlight',
+    'type.StreetlightControlCabinet': 'Lighting control cabinet',
+    'type.WasteContainer': 'Waste container',
+    'type.RecyclingCentre': 'Recycling centre',
+    'type.TrafficFlowObserved': 'Traffic counter',
+    'type.AirQualityObserved': 'Air-quality station',
+    'type.WeatherObserved': 'Weather station',
     loading: 'Loading…',
   },
 };
@@ -210,6 +276,9 @@ export function setLang(value) {
 
 export function getLang() { return lang; }
 
+// a type as people call it ("Conteneur"), else its NGSI-LD name
+export const typeName = (type) => (DICT[lang][`type.${type}`] ?? DICT.fr[`type.${type}`] ?? type);
+
 export function t(key, vars) {
   let text = DICT[lang][key] ?? DICT.fr[key] ?? key;
   if (vars) for (const [k, v] of Object.entries(vars)) text = text.replace(`{${k}}`, v);
@@ -222,6 +291,15 @@ export function ago(epochS, nowS = Date.now() / 1000) {
   if (s < 3600) return t('ago.m', { n: Math.round(s / 60) });
   if (s < 172800) return t('ago.h', { n: Math.round(s / 3600) });
   return t('ago.d', { n: Math.round(s / 86400) });
+}
+
+// how long a condition has held: "depuis 3 h" / "for 3 h"
+export function lasting(sinceS, nowS = Date.now() / 1000) {
+  const s = Math.max(0, Math.round(nowS - sinceS));
+  if (s < 60) return t('for.s', { n: s });
+  if (s < 3600) return t('for.m', { n: Math.round(s / 60) });
+  if (s < 172800) return t('for.h', { n: Math.round(s / 3600) });
+  return t('for.d', { n: Math.round(s / 86400) });
 }
 
 export function number(value, digits = 0) {

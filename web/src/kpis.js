@@ -1,11 +1,11 @@
-// KPI tiles per service, from /api/v1/kpis.
+// KPI tiles per service, from /api/v1/kpis; redrawn only when what they show changed.
 import { t, ago, number } from './i18n.js';
 import { COLOURS } from './map.js';
 
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function renderKpis(root, k, nowS, openEntity) {
-  if (!k) { root.innerHTML = `<h2>${t('kpis')}</h2><p class="muted">${t('loading')}</p>`; return; }
+  if (!k) { root.innerHTML = `<h2>${t('kpis')}</h2><p class="muted">${t('loading')}</p>`; root.shownHtml = null; return; }
   const L = k.lighting;
   const W = k.waste;
   const F = k.freshness;
@@ -17,7 +17,7 @@ export function renderKpis(root, k, nowS, openEntity) {
       <i style="background:${COLOURS[r.state] || COLOURS.unknown}"></i>
       <span>${esc((r.name || r.id).replace(/^Déchetterie de /, ''))}</span>
       <b>${t(`state.${r.state}`)}</b></li>`).join('');
-  root.innerHTML = `<h2>${t('kpis')}</h2>
+  const html = `<h2>${t('kpis')}</h2>
     <div class="tiles">
     <article class="tile" id="kpi-parking"><h3>${t('kpi.parking')}</h3>
       <ul class="rows">${stations}</ul><p class="muted">${t('kpi.free')}</p></article>
@@ -32,5 +32,8 @@ export function renderKpis(root, k, nowS, openEntity) {
       <p class="big">${F.lastSeen ? ago(F.lastSeen, nowS) : t('kpi.never')}</p>
       <p class="${F.stale ? 'bad' : 'muted'}">${number(F.stale)} ${t('kpi.stale')}</p></article>
     </div>`;
+  if (html === root.shownHtml) return; // unchanged: no layout, no paint
+  root.innerHTML = html;
+  root.shownHtml = html;
   for (const li of root.querySelectorAll('li[data-id]')) li.onclick = () => openEntity(li.dataset.id);
 }

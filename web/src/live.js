@@ -1,11 +1,12 @@
-// Server-sent events from /api/v1/live: changes of the subscribed types, coalesced by the
-// server every 250 ms. EventSource reconnects by itself; the badge shows the link state.
+// Server-sent events from /api/v1/live: changes of the subscribed types (coalesced by the
+// server every 250 ms) and the alarms. EventSource reconnects by itself; the badge shows the
+// link state.
 import { t } from './i18n.js';
 
 export class Live {
-  constructor(badge, { onHello, onChanges, onReload }) {
+  constructor(badge, { onHello, onChanges, onAlarms, onReload }) {
     this.badge = badge;
-    this.handlers = { onHello, onChanges, onReload };
+    this.handlers = { onHello, onChanges, onAlarms, onReload };
     this.connected = false;
     this.source = null;
   }
@@ -13,13 +14,15 @@ export class Live {
   start(types) {
     const url = `/api/v1/live?types=${encodeURIComponent(types.join(','))}`;
     this.source = new EventSource(url);
-    this.source.addEventListener('hello', (e) => {
+    const on = (name, fn) => this.source.addEventListener(name, (e) => fn(JSON.parse(e.data)));
+    on('hello', (body) => {
       this.connected = true;
       this.status();
-      this.handlers.onHello(JSON.parse(e.data).t);
+      this.handlers.onHello(body);
     });
-    this.source.addEventListener('changes', (e) => this.handlers.onChanges(JSON.parse(e.data).changes));
-    this.source.addEventListener('reload', () => this.handlers.onReload());
+    on('changes', (body) => this.handlers.onChanges(body.changes));
+    on('alarms', (body) => this.handlers.onAlarms(body));
+    on('reload', () => this.handlers.onReload());
     this.source.onerror = () => { this.connected = false; this.status(); };
   }
 

@@ -1,5 +1,5 @@
 // The data-completeness view, from the territory report (GET /api/v1/twin/report).
-import { t, number } from './i18n.js';
+import { t, number, typeName } from './i18n.js';
 
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -21,7 +21,7 @@ export async function openReport(root) {
     const gaps = ty.attributes.filter((a) => a.share < 1)
       .map((a) => `${esc(a.attribute)} ${number(a.share * 100, 1)} %`).join(', ');
     const cell = (n) => `<td class="n ${n ? 'bad' : ''}">${number(n)}</td>`;
-    return `<tr><th>${esc(ty.type)}</th><td class="n">${number(ty.count)}</td>
+    return `<tr><th title="${esc(ty.type)}">${esc(typeName(ty.type))}</th><td class="n">${number(ty.count)}</td>
       <td><div class="bar"><span style="width:${(mean * 100).toFixed(1)}%"></span></div>
       <small>${number(mean * 100, 1)} %${gaps ? ` — ${gaps}` : ''}</small></td>
       ${cell(ty.without_geometry)}${cell(ty.outside_territory)}${cell(ty.duplicates)}${cell(ty.dangling)}</tr>`;

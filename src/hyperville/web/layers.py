@@ -3,7 +3,9 @@
 Each layer (:data:`LAYERS`) holds the entities of a few types as GeoJSON features with only
 what the map needs: ``i`` (id), ``n`` (name), ``s`` (state, coloured by the map), ``v``
 (the value behind the state), ``o`` (last observation, epoch seconds), ``c`` (capacity), ``k``
-(streetlight: its cabinet). Coordinates are rounded to 6 decimals (~0.1 m).
+(streetlight: its cabinet), ``p`` (air quality: the pollutant behind the state), ``w`` (waste
+container: its kind), ``g`` (car park: 1 at a station). Coordinates are rounded to 6 decimals
+(~0.1 m).
 
 A layer is read from the twin once (``twin.query``), then kept up to date by
 ``Twin.on_change``: serving it is serialising a dict (cached with its gzip form and an ETag
@@ -16,19 +18,21 @@ import gzip
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 
 from hyperville.store.base import DEFAULT_TENANT, EntityQuery
+from hyperville.web import air_quality
 
 log = logging.getLogger(__name__)
 VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 CORE = "https://uri.etsi.org/ngsi-ld/"
 LOCATION = CORE + "location"
 PAGE = 10_000
+LATER_S = 3.0  # [s] after the first screen's layers, the buildings are read
 
 
 def short(iri: str) -> str:
@@ -52,13 +56,22 @@ class Attrs:
     """The default instances of an expanded entity, by short attribute name."""
 
     def __init__(self, entity: dict) -> None:
-        self._attrs = {short(k): v[0] for k, v in entity.get("attrs", {}).items() if v}
+        self._attrs = entity.get("attrs", {})
+
+    def instance(self, name: str) -> dict | None:
+        """The default instance of ``name`` (a term of the default or the core context)."""
+        found = self._attrs.get(VOCAB + name) or self._attrs.get(CORE + name)
+        return found[0] if found else None
 
     def value(self, name: str):
-        instance = self._attrs.get(name)
+        instance = self.instance(name)
         if instance is None:
             return None
         return instance.get("value", instance.get("object"))
+
+    def unit(self, name: str) -> str | None:
+        instance = self.instance(name)
+        return None if instance is None else instance.get("unitCode")
 
     def number(self, name: str) -> float | None:
         value = self.value(name)
@@ -70,7 +83,7 @@ class Attrs:
         """The newest observedAt (else modifiedAt) of these attributes, epoch seconds."""
         best = None
         for name in names:
-            instance = self._attrs.get(name)
+            instance = self.instance(name)
             if instance is None:
                 continue
             stamp = epoch_s(instance.get("observedAt") or instance.get("modifiedAt"))
@@ -151,11 +164,13 @@ def _traffic(a: Attrs) -> dict:
     return {"s": state, **({"v": intensity} if intensity is not None else {})}
 
 
-def _measured(names: tuple[str, ...]) -> Callable[[Attrs], dict]:
-    def state(a: Attrs) -> dict:
-        return {"s": "ok" if any(a.number(n) is not None for n in names) else "unknown"}
-
-    return state
+def _environment(a: Attrs) -> dict:
+    """Air-quality stations: their worst level (``air_quality``); weather: reporting or not."""
+    readings = {n: (a.number(n), a.unit(n)) for n in AIR if a.number(n) is not None}
+    if readings:
+        state, pollutant, value = air_quality.level(readings)
+        return {"s": state, "p": pollutant, "v": value}
+    return {"s": "ok" if any(a.number(n) is not None for n in WEATHER) else "unknown"}
 
 
 def _category(a: Attrs) -> dict:
@@ -218,24 +233,34 @@ LAYERS: tuple[LayerSpec, ...] = (
     LayerSpec("traffic", "traffic", ("TrafficFlowObserved",), "point", _traffic, TRAFFIC,
               HOUR // 2),
     LayerSpec("environment", "environment", ("AirQualityObserved", "WeatherObserved"), "point",
-              _measured(AIR + WEATHER), AIR + WEATHER, 2 * HOUR),
+              _environment, AIR + WEATHER, 2 * HOUR),
 )
 # fmt: on
 BY_ID = {spec.id: spec for spec in LAYERS}
 BY_TYPE = {VOCAB + t: spec for spec in LAYERS for t in spec.types}
 
 
-def _round(coords):
-    if coords and isinstance(coords[0], int | float):
+def _round(coords, depth: int):
+    """Coordinates to 6 decimals; ``depth``: 0 a position, 1 a line or ring, 2 a polygon…"""
+    if depth == 0:
         return [round(coords[0], 6), round(coords[1], 6)]
-    return [_round(c) for c in coords]
+    if depth == 1:
+        return [[round(c[0], 6), round(c[1], 6)] for c in coords]
+    return [_round(c, depth - 1) for c in coords]
+
+
+DEPTH = {"Point": 0, "MultiPoint": 1, "LineString": 1, "MultiLineString": 2, "Polygon": 2,
+         "MultiPolygon": 3}  # fmt: skip
 
 
 def _geometry(entity: dict) -> dict | None:
     for instance in entity.get("attrs", {}).get(LOCATION, ()):
         value = instance.get("value")
-        if isinstance(value, dict) and value.get("coordinates"):
-            return {"type": value["type"], "coordinates": _round(value["coordinates"])}
+        if isinstance(value, dict) and value.get("coordinates") and value["type"] in DEPTH:
+            return {
+                "type": value["type"],
+                "coordinates": _round(value["coordinates"], DEPTH[value["type"]]),
+            }
     return None
 
 
@@ -278,6 +303,7 @@ class LayerCache:
         self._loading: dict[str, list] = {}
         self._blobs: dict[str, Blob] = {}
         self._where: dict[str, str] = {}  # entity id -> layer id
+        self.stopping = threading.Event()  # the server stops: read nothing more
         self._lock = threading.RLock()
         self._layer_locks = {spec.id: threading.Lock() for spec in LAYERS}
 
@@ -292,33 +318,42 @@ class LayerCache:
             spec = BY_ID[layer]
             with self._lock:
                 self._loading[layer] = []
-            entities = self._query(spec)
-            with self._lock:
-                features = self.features[layer]
+            features: dict[str, dict] = {}
+            for entities in self._pages(spec):
                 for entity in entities:
-                    self._put(spec, entity["id"], entity)
+                    feature = to_feature(spec, entity)
+                    if feature is not None:
+                        features[entity["id"]] = feature
+            with self._lock:
+                self.features[layer] = features
+                self._where.update(dict.fromkeys(features, layer))
                 for entity_id, entity in self._loading.pop(layer):
                     self._put(spec, entity_id, entity)
                 self.loaded.add(layer)
                 self.version[layer] += 1
                 log.debug("layer %s: %d features", layer, len(features))
 
-    def ensure_all(self) -> None:
+    def ensure_all(self, later_s: float = LATER_S) -> None:
+        """Every layer: the first screen's at once, the buildings ``later_s`` after (they are
+        drawn from zoom 12 only, and take a second or more of CPU to read: a first visitor's
+        screen comes first). A request for the buildings meanwhile loads them itself."""
         for spec in sorted(LAYERS, key=lambda s: s.id == "buildings"):
+            if spec.id == "buildings" and self.stopping.wait(later_s):
+                return
             try:
                 self.ensure(spec.id)
             except Exception:  # noqa: BLE001 - a layer that fails stays unloaded
                 log.exception("loading layer %s failed", spec.id)
 
-    def _query(self, spec: LayerSpec) -> list[dict]:
-        out: list[dict] = []
+    def _pages(self, spec: LayerSpec) -> Iterator[list[dict]]:
         types = tuple(VOCAB + t for t in spec.types)
         offset = 0
         while True:
-            page = self.twin.query(self.tenant, EntityQuery(types=types, limit=PAGE, offset=offset))
-            out.extend(page.entities)
-            if len(page.entities) < PAGE:
-                return out
+            query = EntityQuery(types=types, limit=PAGE, offset=offset)
+            found = self.twin.query(self.tenant, query)
+            yield found.entities
+            if len(found.entities) < PAGE:
+                return
             offset += PAGE
 
     def _put(self, spec: LayerSpec, entity_id: str, entity: dict | None) -> dict | None:
@@ -366,9 +401,14 @@ class LayerCache:
                     return cached
                 features = list(self.features[layer].values())
             raw = orjson.dumps({"type": "FeatureCollection", "features": features})
-            blob = Blob(f'"{self.nonce}-{layer}-{version}"', raw, gzip.compress(raw, 5))
+            blob = Blob(self.etag(layer, version), raw, gzip.compress(raw, 5))
             self._blobs[layer] = blob
             return blob
+
+    def etag(self, layer: str, version: int | None = None) -> str:
+        """The ETag of the layer's ``version`` (now by default): a screen compares it with
+        the one it read, once its live stream is connected."""
+        return f'"{self.nonce}-{layer}-{self.version[layer] if version is None else version}"'
 
     def snapshot(self, layer: str) -> list[dict]:
         self.ensure(layer)
