@@ -128,12 +128,16 @@ def upsert_body(
 ) -> tuple[bytes, int]:
     """A batch-upsert body: ``size - new`` existing entities (new values) plus ``new`` new ones.
 
-    New entities get numbers ``n + body_no * new …``: they do not exist before the first
-    send of this body. Returns (body, number of new entities).
+    Bodies come in pairs over the same entities with other values (``body_no`` 2k and 2k+1):
+    sent in turn, every send changes the stored values, as a real update does, instead of
+    writing again what the same body wrote the last time round. New entities get numbers
+    ``n + (body_no // 2) * new …``: they do not exist before the first send of the pair.
+    Returns (body, number of new entities).
     """
-    rng = random.Random(seed * 7919 + body_no)
+    pair = body_no // 2
+    rng = random.Random(seed * 7919 + pair)
     existing = rng.sample(range(n), size - new) if n >= size - new else list(range(n))
-    fresh = [n + body_no * new + k for k in range(new)]
+    fresh = [n + pair * new + k for k in range(new)]
     numbers = existing + fresh
     rng.shuffle(numbers)
     body = [make_entity(i, seed=seed, variant=body_no + 1) for i in numbers]

@@ -57,6 +57,10 @@ SCOPES: dict[str, tuple[str, list[str]]] = {
                   CI + "/Consumption/TemporalEntity"]),
     "subscription": ("Subscriptions and notifications (the suite starts its own HTTP receiver)",
                      [CI + "/Subscription"]),
+    "csource": ("Context source registry: csourceRegistrations (register/update/delete, retrieve/query) "
+                "and csourceSubscriptions with their notifications (no forwarding)",
+                [TP_ROOT + "/ContextSource/Registration", TP_ROOT + "/ContextSource/Discovery",
+                 TP_ROOT + "/ContextSource/RegistrationSubscription"]),
 }
 ALIASES = {
     "common-behaviours": "common", "commonbehaviours": "common",
@@ -65,6 +69,7 @@ ALIASES = {
     "batch-provision": "batch",
     "retrieval": "query", "entity-retrieval": "query", "consumption": "query",
     "temporal-entities": "temporal", "subscriptions": "subscription",
+    "context-source": "csource", "registrations": "csource", "csourceregistrations": "csource",
 }
 # "all" = the categories. discovery runs first: it needs an empty store.
 DEFAULT_SCOPES = ["discovery", "common", "entity", "attribute", "batch", "purge", "query"]
@@ -356,7 +361,7 @@ def parse_scopes(values: list[str]) -> list[str]:
             if s == "all":
                 names = DEFAULT_SCOPES
             elif s == "everything":
-                names = DEFAULT_SCOPES + ["temporal", "subscription"]
+                names = DEFAULT_SCOPES + ["temporal", "subscription", "csource"]
             else:
                 s = ALIASES.get(s, s)
                 if s not in SCOPES:
@@ -379,8 +384,10 @@ def main() -> int:
                     help="host the suite's own HTTP receivers bind to and advertise (notifications, mock "
                          "context source/server); must be reachable by the broker (default %(default)s)")
     ap.add_argument("--notify-port", type=int, default=8085, help="notification receiver port (default %(default)s)")
-    ap.add_argument("--context-source-port", type=int, default=8086, help=argparse.SUPPRESS)
-    ap.add_argument("--context-server-port", type=int, default=8087, help=argparse.SUPPRESS)
+    ap.add_argument("--context-source-port", type=int, default=8086,
+                    help="mock context source port, advertised as registration endpoints (default %(default)s)")
+    ap.add_argument("--context-server-port", type=int, default=8087,
+                    help="mock @context server port (default %(default)s)")
     ap.add_argument("--core-context", default=None,
                     help="override the suite's core_context variable (only the jsonldContext TPs use it)")
     ap.add_argument("--suite-context", default=None, help="override ngsild_test_suite_context (rarely needed)")

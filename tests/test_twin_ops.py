@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from hyperville import twin_ops as ops
@@ -37,7 +39,7 @@ def entity(**extra) -> dict:
 def test_update_with_delete_marker_removes_only_that_instance():
     e = entity()
     marker = {"type": "Property", "_delete": True, "datasetId": "urn:ds:1"}
-    report = ops.append_attrs(e, {A: [marker]}, NOW, only_existing=True)
+    report = ops.append_attrs(e, {A: [marker]}, NOW)
     assert report.updated == [A] and not report.not_updated
     assert e["attrs"][A] == [{"type": "Property", "value": 1}]
 
@@ -45,14 +47,14 @@ def test_update_with_delete_marker_removes_only_that_instance():
 def test_update_with_delete_marker_of_the_last_instance_removes_the_attribute():
     e = entity()
     marker = {"type": "Relationship", "_delete": True}
-    ops.append_attrs(e, {B: [marker]}, NOW, only_existing=True)
+    ops.append_attrs(e, {B: [marker]}, NOW)
     assert B not in e["attrs"]
 
 
 def test_update_with_delete_marker_of_a_missing_instance_is_not_updated():
     e = entity()
     marker = {"type": "Property", "_delete": True, "datasetId": "urn:ds:9"}
-    report = ops.append_attrs(e, {A: [marker]}, NOW, only_existing=True)
+    report = ops.append_attrs(e, {A: [marker]}, NOW)
     assert report.not_updated and len(e["attrs"][A]) == 2
 
 
@@ -120,3 +122,32 @@ def test_prune_keep_and_drop():
     e = entity()
     ops.prune_attrs(e, NOW, keep=frozenset({A}))
     assert set(e["attrs"]) == {A}
+
+
+_EDITS = [
+    lambda e: ops.append_attrs(e, {A: [{"type": "Property", "value": 9}]}, NOW),
+    lambda e: ops.append_attrs(e, {B: [{"type": "Relationship", "_delete": True}]}, NOW),
+    lambda e: ops.merge_attrs(e, {B: [{"type": "Relationship", SUB: {"value": "new"}}]}, NOW),
+    lambda e: ops.merge_attrs(e, {A: [{"type": "Property", "_delete": True}]}, NOW),
+    lambda e: ops.partial_update_attr(e, A, [{"type": "Property", "value": 5}], NOW),
+    lambda e: ops.partial_update_attr(e, B, [{"type": "Relationship", "object": "urn:x:3"}], NOW),
+    lambda e: ops.replace_attr(e, A, [{"type": "Property", "value": 7}], NOW),
+    lambda e: ops.delete_attr(e, A, NOW, dataset_id="urn:ds:1"),
+    lambda e: ops.delete_attr(e, B, NOW, delete_all=True),
+    lambda e: ops.prune_attrs(e, NOW, drop=frozenset({A})),
+    lambda e: ops.fragment_members(
+        e, {"type": ["urn:T2"], "scope": ["/a"]}, ops.UpdateReport(), NOW, mode="append"
+    ),
+    lambda e: ops.merge_types(e, ["urn:T3"]),
+    lambda e: ops.merge_scope(e, ["/b"]),
+]
+
+
+@pytest.mark.parametrize("edit", _EDITS)
+def test_operations_replace_instances_and_never_edit_one_in_place(edit):
+    """What twin_ops.snapshot (and so index maintenance and history) relies on."""
+    e = entity(scope=["/x"])
+    kept = ops.snapshot(e)
+    frozen = copy.deepcopy(kept)
+    edit(e)
+    assert kept == frozen

@@ -7,6 +7,7 @@ it to the app factory. Heavy imports (the app, uvicorn) happen inside the comman
 
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 import importlib.util
 import re
@@ -73,6 +74,9 @@ def _load(config_file: Path | None = None, **overrides: Any) -> Settings:
         raise _fail(exc) from None
 
 
+GC_GEN0_THRESHOLD = 50_000  # allocations between young-generation collections (default 700)
+
+
 def _run_server(settings: Settings, *, access_log: bool = False) -> None:
     """Build the web app and serve it with uvicorn until interrupted."""
     import uvicorn
@@ -94,6 +98,13 @@ def _run_server(settings: Settings, *, access_log: bool = False) -> None:
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
     )
+    # The objects made at start (modules, contexts, the app) never become garbage: freeze
+    # them out of the collector's scans, and collect the young generation less often. A
+    # request allocates thousands of short-lived objects with no cycles; the default
+    # threshold (700) ran a collection every few requests (~10-15 % of the CPU of writes).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 20, 10)
     uvicorn.Server(config).run()
 
 

@@ -30,8 +30,11 @@ from hyperville.store.base import (
 
 log = logging.getLogger(__name__)
 
-ChangeListener = Callable[[str, str, str, dict | None], None]
-"""listener(tenant, change kind, entity id, entity after the change or None when deleted)."""
+ChangeListener = Callable[..., None]
+"""listener(tenant, change kind, entity id, entity after the change or None when deleted
+[, entity before the change]): single-entity replace, update and delete also pass the entity
+as it was; other writes (batches, ingestion) pass only the first four, so the fifth argument
+must be optional."""
 
 
 @dataclass
@@ -53,11 +56,11 @@ class Twin:
     def on_change(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
 
-    def _emit(self, tenant: str, changes: list[tuple[str, str, dict | None]]) -> None:
+    def _emit(self, tenant: str, changes: list[tuple]) -> None:
         for listener in self._listeners:
-            for kind, entity_id, entity in changes:
+            for kind, entity_id, entity, *rest in changes:
                 try:
-                    listener(tenant, kind, entity_id, entity)
+                    listener(tenant, kind, entity_id, entity, *rest)
                 except Exception:  # noqa: BLE001 - a listener never breaks a write
                     log.exception("change listener failed")
 
@@ -83,8 +86,7 @@ class Twin:
             if tx.get(entity["id"]) is not None:
                 raise AlreadyExists(f"entity {entity['id']} already exists")
             now = ops.now_iso()
-            tx.put(ops.new_entity(entity, now), is_new=True)
-            hist.historize(tx, entity, now)
+            hist.write(tx, ops.new_entity(entity, now), now)
 
         await self._write(tenant, run)
         self._emit(tenant, [("create", entity["id"], entity)])
@@ -94,37 +96,40 @@ class Twin:
             current = _existing(tx, entity["id"])
             now = ops.now_iso()
             replaced = ops.replaced_entity(current, entity, now)
-            tx.put(replaced, is_new=False)
-            hist.historize(tx, replaced, now)
-            return replaced
+            hist.write(tx, replaced, now, current)
+            return replaced, current
 
-        after = await self._write(tenant, run)
-        self._emit(tenant, [("replace", entity["id"], after)])  # type: ignore[list-item]
+        after, before = await self._write(tenant, run)
+        self._emit(tenant, [("replace", entity["id"], after, before)])  # type: ignore[list-item]
 
     async def delete(self, tenant: str, entity_id: str) -> None:
-        def run(tx: StoreTx) -> None:
-            if not tx.delete(entity_id):
+        def run(tx: StoreTx) -> dict:
+            before = tx.get(entity_id)
+            if before is None or not tx.delete(entity_id):
                 raise ResourceNotFound(f"entity {entity_id} not found")
+            return before
 
-        await self._write(tenant, run)
-        self._emit(tenant, [("delete", entity_id, None)])
+        before = await self._write(tenant, run)
+        self._emit(tenant, [("delete", entity_id, None, before)])
 
     async def modify(
         self, tenant: str, entity_id: str, change: Callable[[dict, str], object]
     ) -> object:
-        """Apply ``change(entity, now)`` to a stored entity atomically; returns its result."""
+        """Apply ``change(entity, now)`` to a stored entity atomically; returns its result.
+
+        ``change`` replaces the instances it changes (``twin_ops`` does), it never edits one
+        in place: what changed is told from the instances before (``twin_ops.snapshot``)."""
 
         def run(tx: StoreTx) -> tuple[object, dict]:
             entity = _existing(tx, entity_id)
             now = ops.now_iso()
-            before = hist.attribute_keys(entity)
+            before = ops.snapshot(entity)
             result = change(entity, now)
-            tx.put(entity, is_new=False)
-            hist.historize(tx, entity, now, before)
-            return result, entity
+            hist.write(tx, entity, now, before, deletions=True)
+            return result, entity, before
 
-        result, after = await self._write(tenant, run)  # type: ignore[misc]
-        self._emit(tenant, [("update", entity_id, after)])
+        result, after, before = await self._write(tenant, run)  # type: ignore[misc]
+        self._emit(tenant, [("update", entity_id, after, before)])
         return result
 
     async def merge(self, tenant: str, entity_id: str, patch: dict) -> ops.UpdateReport:
@@ -239,12 +244,11 @@ class Twin:
             for entity in entities:
                 entity_id = entity["id"]
                 try:
-                    change = _batch_one(tx, mode, options, current, entity, now)
+                    kind, after, before, report = _batch_one(mode, options, current, entity, now)
                 except HypervilleError as error:
                     result.errors.append((entity_id, error))
                     continue
-                kind, after, report = change
-                hist.historize(tx, after, now)
+                hist.write(tx, after, now, before)
                 if kind == "create":
                     result.created.append(entity_id)
                 if report is not None and report.not_updated:
@@ -301,8 +305,9 @@ class Twin:
                 entity = tx.get(entity_id)
                 if entity is None:
                     continue
+                before = ops.snapshot(entity)
                 ops.prune_attrs(entity, ops.now_iso(), keep=keep, drop=drop)
-                tx.put(entity, is_new=False)
+                tx.put(entity, is_new=False, previous=before)
                 changes.append(("update", entity_id, entity))
             return ids, changes
 
@@ -325,22 +330,23 @@ def _not_updated_error(entity_id: str, report: ops.UpdateReport) -> HypervilleEr
 
 
 def _batch_one(
-    tx: StoreTx, mode: str, options: frozenset[str], current: dict, entity: dict, now: str
-) -> tuple[str, dict, ops.UpdateReport | None]:
+    mode: str, options: frozenset[str], current: dict, entity: dict, now: str
+) -> tuple[str, dict, dict | None, ops.UpdateReport | None]:
+    """One entity of a batch: (change kind, entity after, entity before or None, report)."""
     entity_id = entity["id"]
     existing = current.get(entity_id)
     if mode == "create" or (mode == "upsert" and existing is None):
         if existing is not None:
             raise AlreadyExists(f"entity {entity_id} already exists")
-        fresh = ops.new_entity(entity, now)
-        tx.put(fresh, is_new=True)
-        return "create", fresh, None
+        return "create", ops.new_entity(entity, now), None, None
     if existing is None:
         raise ResourceNotFound(f"entity {entity_id} not found")
     report = None
     if mode == "upsert" and "update" not in options:
+        before = existing  # left as it is: the replacement is a new dict
         after = ops.replaced_entity(existing, entity, now)
     else:
+        before = ops.snapshot(existing)
         after = existing
         ops.merge_types(after, entity.get("type") or [])
         if mode == "merge":
@@ -352,5 +358,4 @@ def _batch_one(
             report = ops.append_attrs(
                 after, entity.get("attrs", {}), now, overwrite="noOverwrite" not in options
             )
-    tx.put(after, is_new=False)
-    return "update", after, report
+    return "update", after, before, report

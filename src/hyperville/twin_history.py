@@ -9,10 +9,10 @@ older than it (observedAt), so a late reading never rolls the current state back
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 from hyperville import twin_ops as ops
+from hyperville.core.attributes import changed_attributes, same_content
 from hyperville.store.base import StoreTx
 from hyperville.store.sqlite_history import iso_to_ms
 
@@ -64,22 +64,74 @@ def deletion_instance(kind: str, now: str, dataset_id: str | None) -> dict:
     return instance
 
 
-def historize(
-    tx: StoreTx, entity: dict, now: str, before: dict[tuple[str, str | None], str] | None = None
+def write(
+    tx: StoreTx, entity: dict, now: str, previous: dict | None = None, *, deletions: bool = False
 ) -> None:
-    """Append the instances of ``entity`` that the current operation wrote (stamped ``now``)
-    and, given the ``attribute_keys`` it had ``before``, a deletion record of each instance
-    the operation removed (shown with ``timeproperty=deletedAt``)."""
+    """Store an entity that the current operation made (``previous`` None) or changed
+    (``previous``: it before, ``twin_ops.snapshot``) and record in history what changed."""
+    if previous is None:
+        tx.put(entity, is_new=True)
+        historize(tx, entity, now)
+        return
+    changed = changed_attributes(previous.get("attrs", {}), entity.get("attrs", {}))
+    tx.put(entity, is_new=False, previous=previous, changed=changed)
+    historize(tx, entity, now, previous, changed, deletions=deletions)
+
+
+def historize(
+    tx: StoreTx,
+    entity: dict,
+    now: str,
+    previous: dict | None = None,
+    changed: list[str] | None = None,
+    *,
+    deletions: bool = False,
+) -> None:
+    """Append to the history what the current operation changed in ``entity``.
+
+    An instance it wrote (stamped ``now``) is recorded when it is new or holds other data
+    than in ``previous`` (the entity before the operation): another value, observedAt,
+    unitCode, sub-attribute… (``same_content``). Written again with the same data it is no
+    new observation, and it is not recorded twice; with a new observedAt it is. ``changed``
+    names the attributes that differ from ``previous`` (``changed_attributes``) when the
+    caller knows them. With ``deletions``, each instance the operation removed gets a
+    deletion record (shown with ``timeproperty=deletedAt``).
+    """
+    entity_id = entity["id"]
     attrs = entity.get("attrs", {})
-    for iri, instances in attrs.items():
-        written = [i for i in instances if i.get("modifiedAt") == now]
+    if previous is None:
+        for iri, instances in attrs.items():
+            written = [i for i in instances if i.get("modifiedAt") == now]
+            if written:
+                tx.append_history(entity_id, iri, written)
+        return
+    before = previous.get("attrs", {})
+    if changed is None:
+        changed = changed_attributes(before, attrs)
+    for iri in changed:
+        old = before.get(iri)
+        written = [
+            i for i in attrs.get(iri, ()) if i.get("modifiedAt") == now and not _rewritten(i, old)
+        ]
         if written:
-            tx.append_history(entity["id"], iri, written)
-    if before:
-        gone = before.keys() - attribute_keys(entity).keys()
+            tx.append_history(entity_id, iri, written)
+    if deletions:
+        kinds = attribute_keys(previous)
+        gone = kinds.keys() - attribute_keys(entity).keys()
         for iri, dataset_id in sorted(gone, key=lambda k: (k[0], k[1] or "")):
-            kind = before[(iri, dataset_id)]
-            tx.append_history(entity["id"], iri, [deletion_instance(kind, now, dataset_id)])
+            instance = deletion_instance(kinds[(iri, dataset_id)], now, dataset_id)
+            tx.append_history(entity_id, iri, [instance])
+
+
+def _rewritten(instance: dict, old: list[dict] | None) -> bool:
+    """Is ``instance`` a stored one written again with the same data?"""
+    if not old:
+        return False
+    dataset_id = instance.get("datasetId")
+    for stored in old:
+        if stored.get("datasetId") == dataset_id:
+            return stored is not instance and same_content(stored, instance)
+    return False
 
 
 def _observed_ms(instance: dict) -> int | None:
@@ -93,24 +145,31 @@ def apply_readings(tx: StoreTx, entity: dict, readings: list[tuple[str, dict]], 
     applied = history_only = 0
     attrs = entity.setdefault("attrs", {})
     by_attr: dict[str, list[dict]] = {}
+    # (attribute, datasetId) -> where its current instance is and its observedAt in ms
+    slots: dict[tuple[str, str | None], tuple[int | None, int | None]] = {}
     for iri, raw in readings:
-        instance = ops.stamp_new(copy.copy(raw), now)
+        instance = {**raw, "createdAt": now, "modifiedAt": now}
         by_attr.setdefault(iri, []).append(instance)
         current = attrs.setdefault(iri, [])
-        index = next(
-            (n for n, i in enumerate(current) if i.get("datasetId") == instance.get("datasetId")),
-            None,
-        )
+        key = (iri, instance.get("datasetId"))
+        slot = slots.get(key)
+        if slot is None:
+            index = next((n for n, i in enumerate(current) if i.get("datasetId") == key[1]), None)
+            slot = (index, None if index is None else _observed_ms(current[index]))
+        index, old_ms = slot
+        new_ms = _observed_ms(instance)
         if index is None:
             current.append(instance)
+            slots[key] = (len(current) - 1, new_ms)
             applied += 1
             continue
-        new_ms, old_ms = _observed_ms(instance), _observed_ms(current[index])
         if old_ms is not None and (new_ms is None or new_ms < old_ms):
+            slots[key] = slot
             history_only += 1
             continue
         instance["createdAt"] = current[index].get("createdAt", now)
         current[index] = instance
+        slots[key] = (index, new_ms)
         applied += 1
     if applied:
         entity["modifiedAt"] = now
@@ -132,11 +191,12 @@ def ingest(tx: StoreTx, readings: list[Reading], now: str) -> tuple[IngestCounts
         if entity is None:
             counts.unknown_entity += len(entity_readings)
             continue
+        previous = ops.snapshot(entity)
         applied, history_only = apply_readings(tx, entity, entity_readings, now)
         counts.applied += applied
         counts.history_only += history_only
         if applied:
-            tx.put(entity, is_new=False)
+            tx.put(entity, is_new=False, previous=previous)
             changes.append(("update", entity_id, entity))
     return counts, changes
 
@@ -151,13 +211,15 @@ def temporal_upsert(tx: StoreTx, temporal: dict, now: str) -> tuple[bool, dict]:
         fresh = {k: temporal[k] for k in ("id", "type", "scope") if k in temporal}
         fresh["attrs"] = {}
         fresh["createdAt"] = fresh["modifiedAt"] = now
-        tx.put(fresh, is_new=True)
+        tx.put(fresh, is_new=True)  # first: its history rows need it stored
+        previous = ops.snapshot(fresh)
         apply_readings(tx, fresh, readings, now)
-        tx.put(fresh, is_new=False)
+        tx.put(fresh, is_new=False, previous=previous)
         return True, fresh
+    previous = ops.snapshot(existing)
     ops.merge_types(existing, temporal.get("type") or [])
     ops.merge_scope(existing, temporal.get("scope"))
     apply_readings(tx, existing, readings, now)
     existing["modifiedAt"] = now
-    tx.put(existing, is_new=False)
+    tx.put(existing, is_new=False, previous=previous)
     return False, existing

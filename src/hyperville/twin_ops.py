@@ -30,6 +30,21 @@ class UpdateReport:
     not_updated: list[tuple[str, str]] = field(default_factory=list)  # (attr IRI, reason)
 
 
+def snapshot(entity: dict) -> dict:
+    """The entity as it is now, kept apart from the changes an operation makes next.
+
+    The operations here never edit a stored instance in place, they replace it (a stamped
+    copy, or a merged one), so the snapshot shares the instance dicts and copies only what an
+    operation may change in place: the type list, the scope list and the attribute lists.
+    """
+    kept = dict(entity)
+    kept["type"] = list(entity.get("type", ()))
+    if "scope" in entity:
+        kept["scope"] = list(entity["scope"])
+    kept["attrs"] = {iri: list(instances) for iri, instances in entity.get("attrs", {}).items()}
+    return kept
+
+
 def stamp_new(instance: dict, now: str, created_at: str | None = None) -> dict:
     instance["createdAt"] = created_at or now
     instance["modifiedAt"] = now
@@ -66,12 +81,11 @@ def append_attrs(
     now: str,
     *,
     overwrite: bool = True,
-    only_existing: bool = False,
 ) -> UpdateReport:
     """Append (POST …/attrs) or update (PATCH …/attrs) attribute instances in place.
 
-    ``overwrite=False`` is the ``noOverwrite`` option; ``only_existing`` is the update
-    operation, which never adds an attribute or instance.
+    ``overwrite=False`` is the ``noOverwrite`` option. A missing attribute or instance is
+    added either way; an NGSI-LD Null (only in an update) deletes one.
     """
     report = UpdateReport()
     current = entity.setdefault("attrs", {})
@@ -91,9 +105,6 @@ def append_attrs(
                 changed = True
                 continue
             if index is None:
-                if only_existing:
-                    report.not_updated.append((iri, "attribute or instance does not exist"))
-                    continue
                 current.setdefault(iri, []).append(stamp_new(copy.copy(instance), now))
                 existing = current[iri]
                 changed = True

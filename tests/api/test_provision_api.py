@@ -248,3 +248,27 @@ def test_purge_local_deletes_everything_and_no_filter_is_bad_request(api, made):
     assert_problem(api.delete(f"{BASE}/entities"), 400, "BadRequestData")
     assert api.delete(f"{BASE}/entities", params={"local": "true"}).status_code == 204
     assert_problem(api.get(f"{BASE}/entities/{EID}"), 404, "ResourceNotFound")
+
+
+def test_update_attrs_appends_attributes_and_instances_the_entity_lacks(api, made):
+    """ETSI 011_01_03: existing attributes are updated, missing ones and missing datasetId
+    instances appended, all in one 204; deleting a missing instance is still reported."""
+    made()
+    url = f"{BASE}/entities/{EID}/attrs"
+    response = api.patch(url, json={
+        "name": {"type": "Property", "value": "Hôtel de ville"},
+        "height": {"type": "Property", "value": 12, "unitCode": "MTR"},
+        "rel": {"type": "Relationship", "object": "urn:x:1", "datasetId": "urn:ds:a"},
+    })  # fmt: skip
+    assert response.status_code == 204, response.text
+    stored = get(api)
+    assert stored["name"]["value"] == "Hôtel de ville"
+    assert stored["height"] == {"type": "Property", "value": 12, "unitCode": "MTR"}
+    assert stored["rel"]["datasetId"] == "urn:ds:a"
+    response = api.patch(url, json={"height": {"value": NULL, "datasetId": "urn:ds:none"}})
+    assert response.status_code == 207
+    not_updated = response.json()["notUpdated"]  # expanded, as the ETSI suite expects
+    assert [x["attributeName"] for x in not_updated] == [
+        "https://uri.etsi.org/ngsi-ld/default-context/height"
+    ]
+    assert get(api)["height"]["value"] == 12

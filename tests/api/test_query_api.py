@@ -248,3 +248,80 @@ def test_geojson_carries_its_context(graph) -> None:
     assert feature.json()["type"] == "Feature" and "@context" in feature.json()
     collection = graph.get(E, params={"type": "Building"}, headers=headers).json()
     assert collection["type"] == "FeatureCollection" and "@context" in collection
+
+
+# -- answers rendered from the compacted-answer cache ----------------------------------------
+
+
+RENDERINGS = [
+    {},
+    {"options": "concise"},
+    {"options": "keyValues,sysAttrs"},
+    {"format": "simplified"},
+    {"options": "sysAttrs"},
+    {"attrs": "name,isInCountry"},
+    {"lang": "fr"},
+]
+
+
+def test_query_answers_are_the_retrieved_entities(graph) -> None:
+    """Every rendering, twice in turn (compacted, then from the cache), as JSON and JSON-LD."""
+    for params in RENDERINGS * 2:
+        for accept in ("application/json", "application/ld+json"):
+            headers = {"Accept": accept}
+            answer = graph.get(E, params={"type": "Building,City", **params}, headers=headers)
+            assert answer.status_code == 200
+            assert answer.headers["content-type"].startswith(accept)
+            assert ("Link" in answer.headers) == (accept == "application/json")
+            one_by_one = [
+                graph.get(f"{E}/{entity_id}", params=params, headers=headers).json()
+                for entity_id in ("urn:B:1", "urn:B:2", "urn:C:1")
+            ]
+            assert answer.json() == one_by_one, (params, accept)
+
+
+def test_query_answers_follow_each_write(graph) -> None:
+    params = {"type": "Building", "q": 'name=="b1"', "options": "keyValues"}
+    assert graph.get(E, params=params).json() == [
+        {"id": "urn:B:1", "type": "Building", "name": "b1", "locatedAt": "urn:C:1"}
+    ]
+    patch = {"locatedAt": rel("urn:C:2")}
+    assert graph.patch(f"{E}/urn:B:1/attrs", json=patch).status_code == 204
+    assert graph.get(E, params=params).json()[0]["locatedAt"] == "urn:C:2"
+
+
+def test_query_answers_use_the_requesters_context(tmp_path, monkeypatch) -> None:
+    """Answers compacted for a user @context (Link header) and for the core one stay apart."""
+    import json
+
+    from starlette.testclient import TestClient
+
+    from hyperville.api.app import create_app
+    from hyperville.settings import Settings
+
+    url = "https://example.org/building.jsonld"
+    cache = tmp_path / "contexts"
+    cache.mkdir()
+    doc = {"@context": {"label": "https://schema.org/name", "Bldg": V + "Building"}}
+    (cache / "building.jsonld").write_text(json.dumps(doc))
+    (cache / "index.json").write_text(json.dumps({url: "building.jsonld"}))
+    monkeypatch.setenv("HYPERVILLE_ALLOW_DEFAULT_SECRET", "1")
+    settings = Settings(
+        db_path=tmp_path / "ctx.sqlite", context_cache_dir=cache, allow_remote_contexts=False
+    )
+    link = f'<{url}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+    with TestClient(create_app(settings)) as api:
+        entity = {"id": "urn:B:1", "type": "Bldg", "label": prop("b1")}
+        assert api.post(E, json=entity, headers={"Link": link}).status_code == 201
+        for _ in range(2):
+            user = api.get(E, params={"type": "Bldg"}, headers={"Link": link})
+            assert user.json() == [{"id": "urn:B:1", "type": "Bldg", "label": prop("b1")}]
+            assert user.headers["Link"].startswith(f"<{url}>")
+            core = api.get(E, params={"type": "Building"}).json()
+            assert core == [
+                {"id": "urn:B:1", "type": "Building", doc["@context"]["label"]: prop("b1")}
+            ]
+            ld = api.get(
+                E, params={"type": "Bldg"}, headers={"Link": link, "Accept": "application/ld+json"}
+            )
+            assert ld.json() == [{**entity, "label": prop("b1"), "@context": url}]

@@ -86,6 +86,28 @@ def test_non_numeric_values_and_members_survive(store):
     assert iso_to_ms(on["observedAt"]) == iso_to_ms(_at(1))
 
 
+def test_numbers_keep_every_member(store):
+    twin = _twin(store)
+    sub = "https://example.org/accuracy"
+    shapes = [
+        {},
+        {"unitCode": "CEL"},
+        {"unitCode": "CEL", "datasetId": "urn:ngsi-ld:Dataset:b"},
+        {"unitCode": "CEL", sub: {"type": "Property", "value": 0.5}},
+        {sub: {"type": "Property", "value": 0.5}},
+    ]
+    asyncio.run(twin.ingest("", [_reading(n + 0.5, n, **extra) for n, extra in enumerate(shapes)]))
+    late = (E, A, {"type": "Property", "value": 7, "observedAt": "2026-01-01T02:00:00+01:00"})
+    asyncio.run(twin.ingest("", [late]))
+    found = twin.history("", E, HistoryQuery(attrs=(A,))).attrs[A]
+    system = ("instanceId", "createdAt", "modifiedAt", "observedAt")
+    kept = [{k: v for k, v in i.items() if k not in system} for i in found]
+    assert kept == [
+        {"type": "Property", "value": n + 0.5, **extra} for n, extra in enumerate(shapes)
+    ] + [{"type": "Property", "value": 7}]
+    assert found[-1]["observedAt"] == "2026-01-01T02:00:00+01:00"  # kept as it was spelled
+
+
 def test_aggregate_buckets(store):
     twin = _twin(store)
     asyncio.run(twin.ingest("", [_reading(v, v * 20) for v in range(1, 7)]))  # 2 hours

@@ -12,14 +12,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hyperville.api import attributes, batch, discovery, entities, temporal
+from hyperville.api import attributes, batch, csource_subscriptions, discovery, entities, temporal
 from hyperville.api import ingest as ingest_api
+from hyperville.api import registrations as registrations_api
+from hyperville.api import subscriptions as subscriptions_api
 from hyperville.api import twin_report as twin_report_api
 from hyperville.api.problems import EXCEPTION_HANDLERS
 from hyperville.api.query_params import RejectUnknownParameters
+from hyperville.ngsild.compacted import CompactedCache
 from hyperville.ngsild.context import ContextResolver
+from hyperville.registrations.service import RegistryService
 from hyperville.settings import Settings
 from hyperville.store.base import EntityStore
+from hyperville.subscriptions.service import SubscriptionService
 from hyperville.twin import Twin
 from hyperville.web import ui
 from hyperville.web.landing import home
@@ -84,6 +89,32 @@ def ngsi_ld_routes() -> list[Route]:
         *_routes(f"{NGSI_LD}/attributes", discovery.list_attributes, ["GET"]),
         *_routes(f"{NGSI_LD}/attributes/{{attr:path}}", discovery.get_attribute, ["GET"]),
         *temporal_routes(),
+        *_routes(
+            f"{NGSI_LD}/subscriptions", subscriptions_api.subscriptions_collection, ["GET", "POST"]
+        ),
+        *_routes(
+            f"{NGSI_LD}/subscriptions/{{subscription_id}}",
+            subscriptions_api.subscription_resource,
+            ["GET", "PATCH", "DELETE"],
+        ),
+        *registry_routes(),
+    ]
+
+
+def registry_routes() -> list[Route]:
+    """Context source registrations and their subscriptions (a registry: no forwarding)."""
+    registrations = f"{NGSI_LD}/csourceRegistrations"
+    subscriptions = f"{NGSI_LD}/csourceSubscriptions"
+    one = ["GET", "PATCH", "DELETE"]
+    return [
+        *_routes(registrations, registrations_api.registrations_collection, ["GET", "POST"]),
+        *_routes(
+            f"{registrations}/{{registration_id}}", registrations_api.registration_resource, one
+        ),
+        *_routes(subscriptions, csource_subscriptions.subscriptions_collection, ["GET", "POST"]),
+        *_routes(
+            f"{subscriptions}/{{subscription_id}}", csource_subscriptions.subscription_resource, one
+        ),
     ]
 
 
@@ -124,10 +155,14 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
         the_store.open()
         try:
             ingest_api.start_ingestion(app)
+            await app.state.subscriptions.start()
+            await app.state.registry.start()
             ui.warm_up(app)  # the operations screen's layers, loaded before the first visit
             try:
                 yield
             finally:
+                await app.state.registry.stop()
+                await app.state.subscriptions.stop()
                 ingest_api.stop_ingestion(app)
         finally:
             the_store.close()
@@ -148,11 +183,26 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
     app.add_middleware(RejectUnknownParameters)
     app.state.settings = settings
     app.state.twin = Twin(the_store)
+    app.state.compacted = CompactedCache()
     ui.install(app)
     app.state.ingestion = ingest_api.make_ingestion(settings, app.state.twin)
     app.state.contexts = ContextResolver(
         settings.context_cache_dir,
         fetch_timeout_s=settings.context_fetch_timeout_s,
         allow_remote=settings.allow_remote_contexts,
+    )
+    app.state.subscriptions = SubscriptionService(
+        the_store,
+        app.state.contexts,
+        app.state.twin,
+        allowed_hosts=settings.notification_allowed_hosts,
+        queue_max=settings.notification_queue_max,
+        timeout_s=settings.notification_timeout_s,
+    )
+    app.state.registry = RegistryService(
+        the_store,
+        app.state.contexts,
+        allowed_hosts=settings.notification_allowed_hosts,
+        timeout_s=settings.notification_timeout_s,
     )
     return app

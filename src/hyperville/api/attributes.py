@@ -72,14 +72,16 @@ async def append_attrs(request: Request) -> Response:
 
 
 async def update_attrs(request: Request) -> Response:
-    """PATCH /entities/{id}/attrs: only attributes that exist are updated; null deletes."""
+    """PATCH /entities/{id}/attrs: attributes (and datasetId instances) are updated, those the
+    entity lacks are appended, as the ETSI suite expects (011_01_03); null deletes one, and
+    deleting one that does not exist is reported (207). ``scope`` is only replaced."""
     who = caller(request)
     entity_id = _entity_id(request)
     body, ctx = await _fragment(request)
     fragment = _expand_fragment(body, ctx, allow_null=True)
 
     def change(entity: dict, now: str) -> ops.UpdateReport:
-        report = ops.append_attrs(entity, fragment["attrs"], now, only_existing=True)
+        report = ops.append_attrs(entity, fragment["attrs"], now)
         ops.fragment_members(entity, fragment, report, now, mode="update")
         return report
 
@@ -101,14 +103,13 @@ def _refuse_scope(iri: str) -> None:
         raise BadRequestData("scope is not an attribute: change it with POST or PATCH …/attrs")
 
 
-def _stored_type(request: Request, tenant: str, entity_id: str, iri: str, fragment: dict) -> str:
+def _stored_type(entity: dict, iri: str, fragment: dict) -> str:
     """The type of the stored instance a partial update targets (its fragment may omit it)."""
-    entity = _twin(request).get(tenant, entity_id)
     dataset_id = fragment.get("datasetId")
     for instance in entity.get("attrs", {}).get(iri, []):
         if instance.get("datasetId") == dataset_id:
             return instance["type"]
-    raise ResourceNotFound(f"attribute {iri} (datasetId {dataset_id}) not found in {entity_id}")
+    raise ResourceNotFound(f"attribute {iri} (datasetId {dataset_id}) not found in {entity['id']}")
 
 
 def _single_attribute(body: dict, name: str, ctx: Context, iri: str, *, allow_null: bool) -> list:
@@ -127,13 +128,22 @@ async def partial_update_attr(request: Request) -> Response:
     fragment = {k: v for k, v in body.items() if k != "@context"}
     if not fragment:
         raise BadRequestData("the partial attribute update body is empty")
-    if "type" not in fragment:  # members of the stored attribute, whatever its type
-        fragment["type"] = _stored_type(request, who.tenant, entity_id, iri, fragment)
     name = request.path_params["attr"]
-    instances = codec.expand_attribute(name, iri, fragment, ctx, True, need_value=False)
-    await _twin(request).modify(
-        who.tenant, entity_id, lambda e, now: ops.partial_update_attr(e, iri, instances, now)
-    )
+
+    def expand(fragment: dict) -> list[dict]:
+        return codec.expand_attribute(name, iri, fragment, ctx, True, need_value=False)
+
+    typed = expand(fragment) if "type" in fragment else None
+
+    def change(entity: dict, now: str) -> None:
+        # without a type, the members are those of the stored attribute, whatever its type:
+        # it is read here, in the write itself, rather than once more before it
+        instances = typed
+        if instances is None:
+            instances = expand({**fragment, "type": _stored_type(entity, iri, fragment)})
+        ops.partial_update_attr(entity, iri, instances, now)
+
+    await _twin(request).modify(who.tenant, entity_id, change)
     return Response(status_code=204)
 
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from hyperville.api.query_params import header
 from hyperville.core.errors import BadRequestData, NonexistentTenant
 from hyperville.store.base import DEFAULT_TENANT
 
-TENANT_HEADER = "ngsild-tenant"
+TENANT_HEADER = b"ngsild-tenant"
 _TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,127}$")
 
 
@@ -26,7 +27,7 @@ class Caller:
 
 def caller(request: Request) -> Caller:
     """The tenant (``NGSILD-Tenant`` header, default tenant otherwise) and principal."""
-    tenant = request.headers.get(TENANT_HEADER)
+    tenant = header(request, TENANT_HEADER)
     if tenant is None or tenant == "":
         return Caller(DEFAULT_TENANT)
     if not _TENANT_NAME.match(tenant):

@@ -16,9 +16,12 @@ from hyperville.api.params import (
     render_options,
     require_uri,
 )
+from hyperville.api.query_params import query_params
 from hyperville.core.errors import BadRequestData, InvalidRequest, ResourceNotFound
 from hyperville.ngsild import codec
+from hyperville.ngsild.compacted import CompactedCache
 from hyperville.ngsild.context import Context
+from hyperville.store.base import QueryResult
 from hyperville.twin_ops import require_same_id
 
 BASE = "/ngsi-ld/v1"
@@ -53,7 +56,7 @@ def render_entities(
     ``linked_cache`` (from :func:`linked.resolve_async`) holds the linked entities of a
     ``join``; a flat join answers an array, even for a single entity, when it found any.
     """
-    params = request.query_params
+    params = query_params(request)
     if options is None:
         options = render_options(params, ctx)
     kwargs = options.codec_kwargs()
@@ -98,7 +101,7 @@ async def retrieve_entity(request: Request) -> Response:
     who = reading_caller(request)
     ctx = await neg.query_context(request)
     entity_id = _entity_id(request)
-    options = render_options(request.query_params, ctx)  # a bad request is 400, even if absent
+    options = render_options(query_params(request), ctx)  # a bad request is 400, even if absent
     twin = _twin(request)
     entity = twin.get(who.tenant, entity_id)
     if linked.projects_nothing(entity, options):
@@ -113,7 +116,7 @@ async def query_entities(request: Request) -> Response:
     media = neg.accepted(request, ENTITY_OFFERS)
     ctx = await neg.query_context(request)
     settings = _settings(request)
-    params = request.query_params
+    params = query_params(request)
     query = entity_query(
         params,
         ctx,
@@ -141,26 +144,34 @@ async def query_entities(request: Request) -> Response:
     headers = {}
     if result.total is not None:
         headers["NGSILD-Results-Count"] = str(result.total)
-    return await answer_query(request, who.tenant, result.entities, ctx, media, options, headers)
+    return await answer_query(request, who.tenant, result, ctx, media, options, headers)
 
 
 async def answer_query(
     request: Request,
     tenant: str,
-    found: list[dict],
+    found: QueryResult | list[dict],
     ctx: Context,
     media: str,
     options: RenderOptions,
     headers: dict[str, str] | None,
 ) -> Response:
     """The answer to a query (GET /entities or POST /entityOperations/query): entities that
-    pick/omit leave empty are dropped, linked entities of a join fetched, the rest rendered."""
+    pick/omit leave empty are dropped, linked entities of a join fetched, the rest rendered.
+
+    Plain answers (JSON or JSON-LD, no pick/omit/join/datasetId) of stored documents are
+    rendered through the compacted-answer cache, without parsing the documents it holds."""
+    result = found if isinstance(found, QueryResult) else QueryResult(found)
+    if result.docs is not None and media != neg.GEO_JSON and _plain(options):
+        body = _page_body(request.app.state.compacted, result.docs, ctx, media, options)
+        return neg.json_bytes_response(body, media_type=media, ctx=ctx, headers=headers)
+    entities = result.entities
     if options.pick is not None or options.omit is not None:  # nothing left: not an answer
-        found = [e for e in found if not linked.projects_nothing(e, options)]
-    cache = await linked.resolve_async(_twin(request), tenant, found, options)
+        entities = [e for e in entities if not linked.projects_nothing(e, options)]
+    cache = await linked.resolve_async(_twin(request), tenant, entities, options)
     return render_entities(
         request,
-        found,
+        entities,
         ctx,
         media,
         single=False,
@@ -168,6 +179,34 @@ async def answer_query(
         options=options,
         linked_cache=cache,
     )
+
+
+def _plain(options: RenderOptions) -> bool:
+    """Options under which an entity's answer depends only on its stored document, the
+    context and the rendering options (the key of the compacted-answer cache)."""
+    return (
+        options.pick is None
+        and options.omit is None
+        and options.join is None
+        and options.dataset_ids is None
+    )
+
+
+def _page_body(
+    cache: CompactedCache, docs: list[bytes], ctx: Context, media: str, options: RenderOptions
+) -> bytes:
+    """The JSON array of the compacted entities of stored documents (see :func:`answer_query`)."""
+    member = neg.context_member(ctx) if media == neg.JSON_LD else None
+    kwargs = options.codec_kwargs()
+
+    def compact(entity: dict) -> dict:
+        out = codec.compact_entity(entity, ctx, **kwargs)
+        if member is not None:
+            out["@context"] = member
+        return out
+
+    variant = (ctx.serial, options.fmt, options.sys_attrs, options.attrs, options.lang, media)
+    return b"[" + b",".join(cache.render(docs, variant, compact)) + b"]"
 
 
 async def replace_entity(request: Request) -> Response:
@@ -210,7 +249,7 @@ async def purge_entities(request: Request) -> Response:
     """DELETE /entities?type=…: delete every matching entity (v1.8 purge)."""
     who = reading_caller(request)
     ctx = await neg.query_context(request)
-    params = request.query_params
+    params = query_params(request)
     local = params.get("local") == "true"
     if not local and not any(
         k in params for k in ("type", "id", "idPattern", "q", "georel", "scopeQ")

@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hyperville.api.query_params import header
 from hyperville.core.errors import (
     BadRequestData,
     InvalidRequest,
@@ -32,10 +33,10 @@ def _media_type(value: str | None) -> str:
 
 def link_context_url(request: Request) -> str | None:
     """The @context URL of a ``Link`` header with the JSON-LD context relation, if any."""
-    header = request.headers.get("link")
-    if not header:
+    link = header(request, b"link")
+    if not link:
         return None
-    for match in _LINK.finditer(header):
+    for match in _LINK.finditer(link):
         params = match.group(2).replace(" ", "")
         if f'rel="{CONTEXT_REL}"' in params or f"rel={CONTEXT_REL}" in params:
             url = match.group(1).strip()
@@ -113,11 +114,11 @@ async def query_context(request: Request) -> Context:
 
 def accepted(request: Request, offers: tuple[str, ...] = (JSON, JSON_LD)) -> str:
     """The response media type chosen from the Accept header among ``offers`` (406 otherwise)."""
-    header = request.headers.get("accept")
-    if not header:
+    accept = header(request, b"accept")
+    if not accept:
         return offers[0]
     best, best_q = None, -1.0
-    for position, part in enumerate(header.split(",")):
+    for position, part in enumerate(accept.split(",")):
         pieces = [p.strip() for p in part.split(";")]
         media = pieces[0].lower()
         quality = 1.0
@@ -136,7 +137,7 @@ def accepted(request: Request, offers: tuple[str, ...] = (JSON, JSON_LD)) -> str
         if quality > best_q and quality > 0:
             best, best_q = candidate, quality - position * 1e-6
     if best is None:
-        raise NotAcceptable(f"none of the accepted media types ({header}) can be produced")
+        raise NotAcceptable(f"none of the accepted media types ({accept}) can be produced")
     return best
 
 
@@ -149,13 +150,25 @@ def json_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A JSON answer; entity bodies get their @context as the NGSI-LD spec says."""
+    return json_bytes_response(
+        orjson.dumps(content), status=status, media_type=media_type, ctx=ctx, headers=headers
+    )
+
+
+def json_bytes_response(
+    body: bytes,
+    *,
+    status: int = 200,
+    media_type: str = JSON,
+    ctx: Context | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """:func:`json_response` of an already rendered JSON body."""
     all_headers = dict(headers or {})
     if ctx is not None and media_type in (JSON, GEO_JSON):
         url = ctx.link_url or CORE_CONTEXT_URL
         all_headers["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
-    return Response(
-        orjson.dumps(content), status_code=status, media_type=media_type, headers=all_headers
-    )
+    return Response(body, status_code=status, media_type=media_type, headers=all_headers)
 
 
 def context_member(ctx: Context) -> object:

@@ -62,8 +62,20 @@ def json_kind(value: object) -> str:
     return kinds.get(type(value), type(value).__name__)
 
 
+_NUMBER_CLASSES = frozenset((int, float))  # by class: a boolean is no coordinate
+
+
 def _position(p: object, where: str) -> tuple[float, float]:
     """One RFC 7946 position -> (lon, lat) in degrees; the altitude, if any, is dropped."""
+    if p.__class__ is list and len(p) == 2:  # the common case, checked at once
+        lon, lat = p
+        if (
+            lon.__class__ in _NUMBER_CLASSES
+            and lat.__class__ in _NUMBER_CLASSES
+            and -180.0 <= lon <= 180.0
+            and -90.0 <= lat <= 90.0
+        ):
+            return float(lon), float(lat)
     if not isinstance(p, list | tuple):
         raise BadRequestData(
             f"{where} must be a position [longitude, latitude], got {json_kind(p)}"

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from hyperville import twin_history
 from hyperville import twin_ops as ops
 from hyperville.core.errors import TooManyRequests
 from hyperville.ingest.metrics import IngestMetrics
@@ -31,33 +32,6 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 60.0
 MAX_BATCHES_OUT = 2
 Reading = tuple[str, str, dict]
-
-try:  # the twin's reading semantics (history + current state), by the history work
-    from hyperville.twin_history import ingest as _history_ingest
-except ImportError:  # pragma: no cover - fallback until twin_history exists
-    _history_ingest = None
-
-
-def _fallback_ingest(tx, readings: list[Reading], now: str):
-    """Current state only: a reading older than the current instance is not applied."""
-    grouped: dict[str, list[tuple[str, dict]]] = {}
-    for entity_id, iri, instance in readings:
-        grouped.setdefault(entity_id, []).append((iri, instance))
-    current, changes, unknown = tx.get_many(grouped), [], 0
-    for entity_id, items in grouped.items():
-        entity = current.get(entity_id)
-        if entity is None:
-            unknown += len(items)
-            continue
-        attrs = entity.setdefault("attrs", {})
-        for iri, instance in items:
-            old = attrs.get(iri, [{}])[0]
-            if old.get("observedAt", "") <= instance.get("observedAt", ""):
-                attrs[iri] = [ops.stamp_new(dict(instance), now, old.get("createdAt"))]
-        entity["modifiedAt"] = now
-        tx.put(entity, is_new=False)
-        changes.append(("update", entity_id, entity))
-    return type("Counts", (), {"unknown_entity": unknown})(), changes
 
 
 @dataclass
@@ -120,7 +94,6 @@ class Pipeline:
         self.metrics.queue_depth = lambda: self._pending
         self.metrics.queue_capacity = queue_max
         self.metrics.oldest_pending = self._oldest
-        self._ingest = _history_ingest or _fallback_ingest
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -246,8 +219,6 @@ class Pipeline:
             )
 
     def _writer_fn(self, messages: list[Message]):
-        ingest = self._ingest
-
         def run(tx):
             conn, now_s, now = tx.conn, int(time.time()), ops.now_iso()
             at = now
@@ -255,6 +226,8 @@ class Pipeline:
             readings: list[Reading] = []
             letters = []
             accepted: list[int] = []
+            keys = [m.key for m in messages if m.reason is None and m.key is not None]
+            fresh = iter(sql.claim_many(conn, keys, now_s) if keys else ())
             for index, m in enumerate(messages):
                 if m.reason is not None:
                     outcomes.append(Outcome("dead_letter", reason=m.reason))
@@ -265,7 +238,7 @@ class Pipeline:
                             (at, m.source, m.tenant, m.device_id, m.reason, m.payload, m.topic)
                         )
                     continue
-                if m.key is not None and not sql.claim(conn, m.key, now_s):
+                if m.key is not None and not next(fresh):
                     outcomes.append(Outcome("duplicate"))
                     if m.replay_of is not None:
                         sql.delete_dead_letter(conn, m.replay_of)
@@ -273,7 +246,7 @@ class Pipeline:
                 outcomes.append(Outcome("accepted", points=len(m.readings)))
                 readings.extend(m.readings)
                 accepted.append(index)
-            counts, changes = ingest(tx, readings, now) if readings else (None, [])
+            counts, changes = twin_history.ingest(tx, readings, now) if readings else (None, [])
             if counts is not None and counts.unknown_entity:
                 present = set(tx.get_many({r[0] for r in readings}))
                 for index in accepted:

@@ -99,6 +99,21 @@ def _compact_vocab(v: object, ctx: Context) -> object:
     return ctx.compact_iri(v)  # type: ignore[arg-type]
 
 
+_COPY, _SYS_KEY, _VOCAB, _SKIP = range(4)
+_KEY_KIND = {
+    **dict.fromkeys(
+        ("value", "object", "observedAt", "unitCode", "datasetId", "valueList", "objectList"),
+        _COPY,
+    ),
+    **dict.fromkeys(("json", "lang", "languageMap"), _COPY),
+    **dict.fromkeys(_SYS, _SYS_KEY),
+    "vocab": _VOCAB,
+    "objectType": _VOCAB,
+    "type": _SKIP,
+}
+"""What compaction does with each reserved instance key (sub-attributes are IRIs, with ':')."""
+
+
 def _instance(
     iri: str, inst: dict, ctx: Context, concise: bool, sys_attrs: bool, tags: tuple | None
 ) -> object:
@@ -107,20 +122,24 @@ def _instance(
     lang_conv = tags is not None and t == "LanguageProperty"
     if lang_conv:
         out["type"] = t = "Property"
+    kind_of = _KEY_KIND.get
     for k, v in inst.items():
-        if k == "type":
-            continue
-        if ":" in k:
-            out[ctx.compact_iri(k)] = _instance(k, v, ctx, concise, sys_attrs, tags)
-        elif k in _SYS:
+        kind = kind_of(k)
+        if kind == _COPY:
+            if lang_conv and k == "languageMap":
+                out["lang"], out["value"] = pick_language(v, tags)  # type: ignore[arg-type]
+            else:
+                out[k] = v
+        elif kind is None:
+            if ":" in k:
+                out[ctx.compact_iri(k)] = _instance(k, v, ctx, concise, sys_attrs, tags)
+            elif k[0] != "_":
+                out[k] = v
+        elif kind == _SYS_KEY:
             if sys_attrs:
                 out[k] = v
-        elif k == "languageMap" and lang_conv:
-            out["lang"], out["value"] = pick_language(v, tags)  # type: ignore[arg-type]
-        elif k == "vocab" or k == "objectType":
+        elif kind == _VOCAB:
             out[k] = _compact_vocab(v, ctx)
-        elif k[0] != "_":
-            out[k] = v
     if concise:
         if t == "Property":
             value = out.get("value")
@@ -213,14 +232,18 @@ def compact_entity(
             if k in entity:
                 out[k] = entity[k]
     compact = ctx.compact_iri
+    every = attrs is None and pick is None and not omit
+    concise = mode == 1
     for iri, instances in entity.get("attrs", {}).items():
-        if attrs is not None and iri not in attrs:
+        if not every and (
+            (attrs is not None and iri not in attrs)
+            or (pick is not None and iri not in pick)
+            or (omit and iri in omit)
+        ):
             continue
-        if pick is not None and iri not in pick:
-            continue
-        if omit and iri in omit:
-            continue
-        if instances:
+        if len(instances) == 1 and mode < 2:  # the common case, without a call
+            out[compact(iri)] = _instance(iri, instances[0], ctx, concise, sys_attrs, tags)
+        elif instances:
             out[compact(iri)] = _attribute(iri, instances, ctx, mode, sys_attrs, tags)
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from hyperville.core.attributes import VALUE_KEYS as ATTRIBUTE_VALUE_KEYS
 from hyperville.core.errors import BadRequestData
@@ -209,6 +210,10 @@ def expand_instance(
     """
     if depth > MAX_NESTING:
         raise BadRequestData(f"attribute {name}: sub-attributes nested too deeply")
+    if d.__class__ is dict and d.get("type") == "Property" and d.keys() <= _PLAIN_PROPERTY:
+        value = d.get("value")
+        if value is not None and not (allow_null and _is_null("Property", value)):
+            return _plain_property(name, d)
     if not isinstance(d, dict):
         if d is None or (allow_null and d == NULL_URI):
             if allow_null:
@@ -266,6 +271,25 @@ def expand_instance(
     return inst
 
 
+_PLAIN_PROPERTY = frozenset(("type", "value", "observedAt", "unitCode"))
+
+
+def _plain_property(name: str, d: dict) -> dict:
+    """The fast path of :func:`expand_instance` for the commonest shape: a Property with a
+    value and only ``observedAt`` and ``unitCode`` besides (checked as there)."""
+    inst: dict = {"type": "Property"}
+    for k, v in d.items():
+        if k == "observedAt":
+            inst[k] = _check_datetime(v, f"attribute {name}")
+        elif k == "unitCode":
+            if not isinstance(v, str) or not v:
+                raise BadRequestData(f"attribute {name}: unitCode must be a string")
+            inst[k] = v
+        elif k != "type":
+            inst[k] = v
+    return inst
+
+
 def expand_attribute(
     name: str, iri: str, val: object, ctx: Context, allow_null: bool | str, *, need_value=True
 ) -> list:
@@ -285,7 +309,9 @@ def expand_attribute(
     return [expand_instance(name, iri, val, ctx, allow_null, need_value=need_value)]
 
 
+@lru_cache(maxsize=4096)
 def _attr_iri(name: str, ctx: Context) -> str:
+    """The IRI of an attribute name (a context's term maps never change: cached)."""
     check_name(name)
     iri = ctx.expand_term(name)
     if iri[0] == "@":

@@ -25,6 +25,7 @@ use the core prefixes (``ngsi-ld:``, ``geojson:``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
 import time
@@ -152,10 +153,18 @@ class _Layer:
                 define(term, frozenset((term,)))
 
 
+_SERIALS = itertools.count()
+
+
 class Context:
-    """A resolved ``@context``: the raw value plus precomputed term maps."""
+    """A resolved ``@context``: the raw value plus precomputed term maps.
+
+    ``serial`` tells contexts apart for caches without keeping them alive: each Context
+    gets its own, and its term maps never change.
+    """
 
     def __init__(self, raw: object, link_url: str | None, layer: _Layer) -> None:
+        self.serial = next(_SERIALS)
         self.raw = raw
         self.link_url = link_url
         self.vocab = layer.vocab

@@ -15,10 +15,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import orjson
+
 T = TypeVar("T")
 
 DEFAULT_TENANT = ""
 """The tenant of requests without an ``NGSILD-Tenant`` header."""
+
+REGISTRY_KINDS = ("csourceRegistration", "csourceSubscription")
+"""The kinds of context source registry documents (see ``EntityStore.add_registry_doc``)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,32 @@ class HistoryResult:
     cut: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-@dataclass
 class QueryResult:
-    entities: list[dict]
-    total: int | None = None
+    """One page of matching entities (expanded), and how many match in all when asked.
+
+    A backend that keeps entities as JSON may give them as ``docs`` (one UTF-8 JSON document
+    per entity, in answer order): ``entities`` parses them on first use, so an answer
+    rendered from cached compacted forms never parses them. ``docs`` is None otherwise.
+    """
+
+    __slots__ = ("_entities", "docs", "total")
+
+    def __init__(
+        self,
+        entities: list[dict] | None = None,
+        total: int | None = None,
+        *,
+        docs: list[bytes] | None = None,
+    ) -> None:
+        self._entities = entities
+        self.docs = docs
+        self.total = total
+
+    @property
+    def entities(self) -> list[dict]:
+        if self._entities is None:
+            self._entities = [orjson.loads(doc) for doc in self.docs or ()]
+        return self._entities
 
 
 @dataclass
@@ -111,8 +138,21 @@ class StoreTx(abc.ABC):
     def get_many(self, entity_ids: Iterable[str]) -> dict[str, dict]: ...
 
     @abc.abstractmethod
-    def put(self, entity: dict, *, is_new: bool) -> None:
-        """Insert (``is_new``) or replace a whole expanded entity and its indexes."""
+    def put(
+        self,
+        entity: dict,
+        *,
+        is_new: bool,
+        previous: dict | None = None,
+        changed: list[str] | None = None,
+    ) -> None:
+        """Insert (``is_new``) or replace a whole expanded entity and its indexes.
+
+        ``previous``: the entity as stored before this change (``twin_ops.snapshot``), and
+        ``changed``: the IRIs of the attributes that differ from it
+        (``core.attributes.changed_attributes``), when the caller has them. The store then
+        rewrites only the index rows of those attributes; without them it works them out.
+        """
 
     @abc.abstractmethod
     def delete(self, entity_id: str) -> bool:
@@ -194,6 +234,49 @@ class EntityStore(abc.ABC):
     def delete_history(self, tenant: str, entity_id: str, attr_iri: str | None = None) -> int:
         """Delete an entity's history (or one attribute's) in its own transaction."""
         return self.transact_sync(tenant, lambda tx: tx.delete_history(entity_id, attr_iri))
+
+    # -- NGSI-LD subscriptions: JSON documents per tenant (hyperville.subscriptions) --------
+    # Blocking calls (run them in a worker thread); each write is one durable transaction.
+    def add_subscription(self, tenant: str, subscription: dict) -> bool:
+        """Store a new subscription under its ``id`` member; False when that id exists."""
+        raise NotImplementedError
+
+    def put_subscription(self, tenant: str, subscription: dict) -> bool:
+        """Replace a stored subscription (same ``id``); False when it does not exist."""
+        raise NotImplementedError
+
+    def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        """Delete a stored subscription; False when it does not exist."""
+        raise NotImplementedError
+
+    def get_subscription(self, tenant: str, subscription_id: str) -> dict | None:
+        raise NotImplementedError
+
+    def subscriptions(self, tenant: str | None = None) -> list[tuple[str, dict]]:
+        """``(tenant, subscription)`` of one tenant (every tenant when None), oldest first."""
+        raise NotImplementedError
+
+    # -- NGSI-LD context source registry: JSON documents per kind and tenant ---------------
+    # ``kind`` is one of REGISTRY_KINDS (hyperville.registrations). Blocking calls, like the
+    # subscription ones; each write is one durable transaction.
+    def add_registry_doc(self, kind: str, tenant: str, doc: dict) -> bool:
+        """Store a new document under its ``id`` member; False when that id exists."""
+        raise NotImplementedError
+
+    def put_registry_doc(self, kind: str, tenant: str, doc: dict) -> bool:
+        """Replace a stored document (same ``id``); False when it does not exist."""
+        raise NotImplementedError
+
+    def delete_registry_doc(self, kind: str, tenant: str, doc_id: str) -> bool:
+        """Delete a stored document; False when it does not exist."""
+        raise NotImplementedError
+
+    def get_registry_doc(self, kind: str, tenant: str, doc_id: str) -> dict | None:
+        raise NotImplementedError
+
+    def registry_docs(self, kind: str, tenant: str | None = None) -> list[tuple[str, dict]]:
+        """``(tenant, document)`` of one kind and tenant (every tenant when None), oldest first."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def submit(self, tenant: str, fn: Callable[[StoreTx], T]):  # -> concurrent.futures.Future[T]

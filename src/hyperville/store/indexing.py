@@ -1,7 +1,8 @@
 """What a backend indexes of an expanded entity: types, attributes, scalar values, geometries.
 
-Backend-neutral: the SQLite and PostgreSQL stores both call :func:`index_rows` and store
-the rows in their own tables, so a ``q`` filter compiles to the same index keys everywhere.
+Backend-neutral: the SQLite and PostgreSQL stores both call :func:`attribute_rows` (for the
+attributes that ``core.attributes.changed_attributes`` names) and store the rows in their own
+tables, so a ``q`` filter compiles to the same index keys everywhere.
 
 Index keys name a path to a value:
 ``attr`` (the attribute's target value), ``attr SUB sub`` (a sub-attribute or a reserved
@@ -11,7 +12,6 @@ separators are control characters that no IRI contains.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hyperville.core.attributes import VALUE_KEYS as ATTRIBUTE_VALUE_KEYS
@@ -31,12 +31,13 @@ TRUE_BLOB = b"\x01"
 FALSE_BLOB = b"\x00"
 
 
-@dataclass
-class IndexRows:
-    types: list[str]
-    attrs: list[tuple[str, int]]  # (attribute IRI, bit mask of ATTRIBUTE_KINDS)
+@dataclass(slots=True)
+class AttributeRows:
+    """The index rows of one attribute (all its instances)."""
+
+    kinds: int  # bit mask of ATTRIBUTE_KINDS
     values: list[tuple[str, object]]  # (index key, scalar)
-    geometries: list[tuple[str, dict]]  # (attribute IRI, GeoJSON geometry)
+    geometries: list[dict]  # GeoJSON geometries of its GeoProperty instances
 
 
 def index_key(attr: str, sub_attrs: tuple[str, ...] = (), compound: tuple[str, ...] = ()) -> str:
@@ -59,39 +60,41 @@ def encode_scalar(value: object) -> object:
 
 
 def kind_bit(kind: str) -> int:
-    try:
-        return 1 << ATTRIBUTE_KINDS.index(kind)
-    except ValueError:
-        return 0
+    return _KIND_BITS.get(kind, 0)
+
+
+_KIND_BITS = {kind: 1 << i for i, kind in enumerate(ATTRIBUTE_KINDS)}
 
 
 def kinds_of(mask: int) -> set[str]:
     return {kind for i, kind in enumerate(ATTRIBUTE_KINDS) if mask & (1 << i)}
 
 
-def index_rows(entity: dict) -> IndexRows:
-    """Every index row of one expanded entity."""
+def attribute_rows(iri: str, instances: list[dict]) -> AttributeRows:
+    """The index rows of one attribute of an expanded entity."""
+    mask = 0
     values: list[tuple[str, object]] = []
-    attrs: list[tuple[str, int]] = []
-    geometries: list[tuple[str, dict]] = []
-    for iri, instances in entity.get("attrs", {}).items():
-        mask = 0
-        for instance in instances:
-            kind = instance.get("type", "Property")
-            mask |= kind_bit(kind)
-            if kind == "GeoProperty":
-                geometry = instance.get("value")
-                if isinstance(geometry, dict):
-                    geometries.append((iri, geometry))
-            _instance_values(iri, instance, values)
-        attrs.append((iri, mask))
-    return IndexRows(list(entity.get("type", ())), attrs, values, geometries)
+    geometries: list[dict] = []
+    for instance in instances:
+        kind = instance.get("type", "Property")
+        mask |= _KIND_BITS.get(kind, 0)
+        if kind == "GeoProperty":
+            geometry = instance.get("value")
+            if isinstance(geometry, dict):
+                geometries.append(geometry)
+        _instance_values(iri, instance, values)
+    return AttributeRows(mask, values, geometries)
+
+
+_PLAIN = frozenset((str, int, float))  # scalars stored as they are (by class: not booleans)
 
 
 def _instance_values(key: str, instance: dict, out: list[tuple[str, object]]) -> None:
     kind = instance.get("type", "Property")
     target = instance.get(TARGET_KEYS.get(kind, "value"))
-    if kind == "LanguageProperty" and isinstance(target, dict):
+    if target.__class__ in _PLAIN:
+        out.append((key, target))
+    elif kind == "LanguageProperty" and isinstance(target, dict):
         for lang, text in target.items():  # q may name a language: name[fr]=="…"
             _scalar_values(key, text, out, MAX_COMPOUND_DEPTH)
             _scalar_values(key + CMP + lang, text, out, MAX_COMPOUND_DEPTH)
@@ -105,7 +108,7 @@ def _instance_values(key: str, instance: dict, out: list[tuple[str, object]]) ->
         member_value = instance.get(member)
         if member_value is not None:
             out.append((key + SUB + member, member_value))
-    for name, sub in instance.items():
+    for name, sub in instance.items():  # sub-attributes: their names are expanded IRIs
         if ":" in name and isinstance(sub, dict):
             _instance_values(key + SUB + name, sub, out)
 
@@ -124,9 +127,3 @@ def _scalar_values(key: str, value: object, out: list[tuple[str, object]], depth
             _scalar_values(key + CMP + name, item, out, depth + 1)
         return
     out.append((key, encode_scalar(value)))
-
-
-def iter_instances(entity: dict) -> Iterator[tuple[str, dict]]:
-    for iri, instances in entity.get("attrs", {}).items():
-        for instance in instances:
-            yield iri, instance

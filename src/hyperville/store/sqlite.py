@@ -35,7 +35,11 @@ from hyperville.store.base import (
 )
 from hyperville.store.sqlite_names import NameTable, TenantTable
 from hyperville.store.sqlite_query import select_entities
+from hyperville.store.sqlite_registrations import SQLiteRegistry
+from hyperville.store.sqlite_registrations import create_schema as create_registry
 from hyperville.store.sqlite_schema import configure, create_schema
+from hyperville.store.sqlite_subscriptions import SQLiteSubscriptions
+from hyperville.store.sqlite_subscriptions import create_schema as create_subscriptions
 from hyperville.store.sqlite_tx import SQLiteTx
 
 log = logging.getLogger(__name__)
@@ -48,7 +52,7 @@ T = TypeVar("T")
 _STOP = object()
 
 
-class SQLiteStore(EntityStore):
+class SQLiteStore(SQLiteSubscriptions, SQLiteRegistry, EntityStore):
     """Entities of every tenant in one SQLite file (``:memory:`` cannot be shared: use a file)."""
 
     def __init__(
@@ -80,6 +84,8 @@ class SQLiteStore(EntityStore):
         configure(conn, synchronous=self.synchronous)
         create_schema(conn)
         history.create_schema(conn)
+        create_subscriptions(conn)
+        create_registry(conn)
         # checkpoints run beside the writer (see _checkpoint_loop), not inside its commits
         conn.execute("PRAGMA wal_autocheckpoint=0")
         self._write_conn = conn

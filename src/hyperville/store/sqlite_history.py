@@ -105,15 +105,27 @@ def encode(instance: dict) -> tuple[int, int | None, float | None, bytes | None]
     """``(t, m, num, doc)`` of an expanded instance (which has modifiedAt)."""
     modified = iso_to_ms(instance["modifiedAt"])
     observed = instance.get("observedAt")
+    usual = True  # observedAt spelled as ms_to_iso spells it: the row's t says it all
     if observed is not None:
         t = iso_to_ms(observed)
         m: int | None = (modified - t) // 1000
+        usual = _canonical(observed, t) or ms_to_iso(t) == observed
     else:
         t, m = modified, None
+    value = instance.get("value")
+    if usual and value.__class__ in _NUMBERS and instance.get("type") == "Property":
+        # the shape of nearly every reading: a number, perhaps a unit, nothing else to keep
+        kept = ("createdAt" in instance) + ("modifiedAt" in instance) + ("observedAt" in instance)
+        kept += ("datasetId" in instance) + ("instanceId" in instance)  # in the row's key
+        extra = len(instance) - 2 - kept  # besides type and value
+        if not extra:
+            return t, m, value, None
+        unit = instance.get("unitCode")
+        if extra == 1 and unit.__class__ is str:
+            return t, m, value, _unit_doc(unit)
     rest = {k: v for k, v in instance.items() if k not in _DROPPED}
-    if observed is not None and not _canonical(observed, t) and ms_to_iso(t) != observed:
+    if not usual:
         rest["observedAt"] = observed  # an unusual spelling (offset, µs…) is kept as given
-    value = rest.get("value")
     num = None
     if rest.get("type") == "Property" and is_number(value):
         num = value
@@ -121,6 +133,15 @@ def encode(instance: dict) -> tuple[int, int | None, float | None, bytes | None]
         if len(rest) == 1:  # only the type: a bare number
             return t, m, num, None
     return t, m, num, orjson.dumps(rest)
+
+
+_NUMBERS = frozenset((int, float))  # by class: True is an int, not a number here
+
+
+@lru_cache(maxsize=256)
+def _unit_doc(unit: str) -> bytes:
+    """The doc of a number with a unit: what :func:`encode` makes of ``{type, unitCode}``."""
+    return orjson.dumps({"type": "Property", "unitCode": unit})
 
 
 def instance_id(pk: int, nid: int, t: int, ds: int) -> str:
@@ -222,44 +243,70 @@ def write(conn: sqlite3.Connection, rows: list[tuple]) -> None:
         conn.execute("RELEASE history")
         _add_hours(conn, rows)
         return
-    conn.execute("ROLLBACK TO history")  # some keys are stored (or repeated): sort them out
-    conn.execute("RELEASE history")
-    last: list[tuple] = []
-    for row in rows:  # of the same key, the last row wins
-        if last and last[-1][:4] == row[:4]:
-            last[-1] = row
-        else:
-            last.append(row)
-    stored = {
-        index: (num, doc, m)
-        for index, num, doc, m in conn.execute(_PROBE, (orjson.dumps([r[:4] for r in last]),))
-    }
-    new = [row for n, row in enumerate(last) if n not in stored]
-    changed = [
-        (n, row)
-        for n, row in enumerate(last)
-        if n in stored and stored[n] != (row[4], row[5], row[6])
-    ]
-    recount: set[tuple] = set()
+    # Some keys were stored already, or given twice: the insert left those rows out. The rows
+    # now equal to the stored ones went in, and the others are changes, unless a row was
+    # stored identical before: then which rows are new is unknown, and we start again.
+    stored = _stored_rows(conn, rows)
+    changed = [(row, old) for row, old in zip(rows, stored, strict=True) if old != row[4:]]
+    if len(rows) - inserted == len(changed):
+        conn.execute("RELEASE history")
+        new = [row for row, old in zip(rows, stored, strict=True) if old == row[4:]]
+    else:
+        conn.execute("ROLLBACK TO history")
+        conn.execute("RELEASE history")
+        rows = _last_of_each_key(rows)
+        stored = _stored_rows(conn, rows)
+        new = [row for row, old in zip(rows, stored, strict=True) if old is None]
+        changed = [
+            (row, old)
+            for row, old in zip(rows, stored, strict=True)
+            if old is not None and old != row[4:]
+        ]
+        conn.executemany(_INSERT, new)
+    _replace(conn, new, changed)
+
+
+def _stored_rows(conn: sqlite3.Connection, rows: list[tuple]) -> list[tuple | None]:
+    """``(num, doc, m)`` stored under the key of each row (None: no such row)."""
+    found: list[tuple | None] = [None] * len(rows)
+    for index, num, doc, m in conn.execute(_PROBE, (orjson.dumps([r[:4] for r in rows]),)):
+        found[index] = (num, doc, m)
+    return found
+
+
+def _replace(conn: sqlite3.Connection, new: list[tuple], changed: list[tuple]) -> None:
+    """Write ``changed`` rows over the stored ones (``(row, stored (num, doc, m))``), then
+    the hourly summaries of those and of the ``new`` rows (inserted already)."""
     if changed:
         conn.executemany(
             "UPDATE attr_history SET num=?, doc=?, m=? WHERE pk=? AND nid=? AND t=? AND ds=?",
-            [(*r[4:], *r[:4]) for _n, r in changed],
+            [(*row[4:], *row[:4]) for row, _old in changed],
         )
-        # the hourly summaries count values only: a new doc or modifiedAt changes none
-        recount = {_hour_key(r) for n, r in changed if stored[n][0] != r[4]}
-    if new:
-        conn.executemany(_INSERT, new)
-        _add_hours(conn, [r for r in new if _hour_key(r) not in recount] if recount else new)
+    # the hourly summaries count values only: a new doc or modifiedAt changes none of them
+    recount = {_hour_key(row) for row, old in changed if _counted_differently(old, row)}
+    _add_hours(conn, [r for r in new if _hour_key(r) not in recount] if recount else new)
     for key in sorted(recount):
         recount_hour(conn, key)
 
 
-def append(
-    conn: sqlite3.Connection, names: NameTable, pk: int, attr_iri: str, instances: Iterable[dict]
-) -> None:
-    """Append instances (expanded, with modifiedAt) of one attribute; see :func:`write`."""
-    write(conn, rows_of(conn, names, pk, attr_iri, instances))
+def _counted_differently(old: tuple, row: tuple) -> bool:
+    """Does replacing the stored ``(num, doc, m)`` by ``row`` change its hour's summary?"""
+    return old[0] != row[4] or _is_deletion(old[1]) != _is_deletion(row[5])
+
+
+def _is_deletion(doc: object) -> bool:
+    return doc.__class__ is bytes and doc.startswith(DELETED_PREFIX)  # type: ignore[union-attr]
+
+
+def _last_of_each_key(rows: list[tuple]) -> list[tuple]:
+    """Sorted rows, of those with the same key only the last."""
+    last: list[tuple] = []
+    for row in rows:
+        if last and last[-1][:4] == row[:4]:
+            last[-1] = row
+        else:
+            last.append(row)
+    return last
 
 
 def _add_hours(conn: sqlite3.Connection, rows: list[tuple]) -> None:
@@ -269,7 +316,7 @@ def _add_hours(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     hours: dict[tuple, list] = {}
     for pk, nid, t, ds, v, doc, _m in rows:
         if doc.__class__ is bytes and doc.startswith(DELETED_PREFIX):
-            continue  # a deletion record is no data point
+            continue  # a deletion record is no data point (see _is_deletion)
         key = (pk, nid, t - t % HOUR_MS, ds)
         acc = hours.get(key)
         if acc is None:
@@ -586,6 +633,6 @@ def _bounds(conn, pk: int, nid: int, query: HistoryQuery) -> tuple[int, int] | N
 def downsample(conn: sqlite3.Connection, before_ms: int) -> int:
     """Retention: delete raw rows older than the hour that holds ``before_ms``. Their hourly
     summaries (count, sum, min, max, sum of squares per entity, attribute, dataset and hour,
-    kept up to date by :func:`append`) stay. Returns the raw rows removed."""
+    kept up to date by :func:`write`) stay. Returns the raw rows removed."""
     cutoff = before_ms - before_ms % HOUR_MS
     return conn.execute("DELETE FROM attr_history WHERE t < ?", (cutoff,)).rowcount

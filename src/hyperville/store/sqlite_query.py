@@ -18,7 +18,7 @@ from hyperville.ngsild import qlang
 from hyperville.store.base import EntityQuery, QueryResult
 from hyperville.store.indexing import MAX_COMPOUND_DEPTH, encode_scalar, index_key
 from hyperville.store.sqlite_names import NameTable
-from hyperville.store.sqlite_plan import Driver, plan
+from hyperville.store.sqlite_plan import TENANT_CONDITION, Condition, Driver, plan
 
 NEVER = "0"
 ENTITY_MEMBERS = frozenset({"createdAt", "modifiedAt"})
@@ -26,15 +26,15 @@ ENTITY_MEMBERS = frozenset({"createdAt", "modifiedAt"})
 
 @dataclass
 class Compiled:
-    where: list[str] = field(default_factory=list)
-    params: list[object] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
     checks: list[Callable[[dict], bool]] = field(default_factory=list)
     empty: bool = False  # a condition can never match: skip the database
     drivers: list[Driver] = field(default_factory=list)  # index lookups that may lead the scan
 
-    def add(self, sql: str, *params: object) -> None:
-        self.where.append(sql)
-        self.params.extend(params)
+    def add(self, sql: str, *params: object, row: bool = False) -> int:
+        """Add a condition; returns its index (for the driver that answers it)."""
+        self.conditions.append(Condition(sql, params, row))
+        return len(self.conditions) - 1
 
 
 def _value_condition(op: str, value: object, v: str = "v") -> tuple[str, list[object]]:
@@ -168,15 +168,17 @@ def compile_query(
     conn: sqlite3.Connection, names: NameTable, tid: int, query: EntityQuery
 ) -> Compiled:
     out = Compiled()
-    out.add("e.tid = ?", tid)
     if query.types:
         nids = [n for n in (names.get(t, conn) for t in query.types) if n is not None]
         if not nids:
             out.empty = True
             return out
         marks = ",".join("?" * len(nids))
-        out.add(
-            f"EXISTS(SELECT 1 FROM entity_types t WHERE t.pk=e.pk AND t.nid IN ({marks}))", *nids
+        condition = out.add(  # the tenant is checked here: no need to read e.tid
+            f"EXISTS(SELECT 1 FROM entity_types t WHERE t.tid=? AND t.nid IN ({marks}) "
+            "AND t.pk=e.pk)",
+            tid,
+            *nids,
         )
         out.drivers.append(
             Driver(
@@ -184,14 +186,18 @@ def compile_query(
                 f"$tid=? AND $nid IN ({marks})",
                 [tid, *nids],
                 ordered=len(nids) == 1,
+                condition=condition,
+                tenant=True,
             )
         )
+    else:
+        out.add(TENANT_CONDITION, tid, row=True)
     if query.type_expr is not None:
         sql, params = _type_expr(query.type_expr, names, conn)
         out.add(sql, *params)
     if query.ids:
         marks = ",".join("?" * len(query.ids))
-        out.add(f"e.eid IN ({marks})", *query.ids)
+        condition = out.add(f"e.eid IN ({marks})", *query.ids, row=True)
         out.drivers.append(
             Driver(
                 "entities",
@@ -199,10 +205,12 @@ def compile_query(
                 [tid, *query.ids],
                 ordered=False,
                 estimate=len(query.ids),
+                condition=condition,
+                tenant=True,
             )
         )
     if query.id_pattern:
-        out.add("e.eid REGEXP ?", query.id_pattern)
+        out.add("e.eid REGEXP ?", query.id_pattern, row=True)
     if query.attrs_any:
         nids = [n for n in (names.get(a, conn) for a in query.attrs_any) if n is not None]
         if not nids:
@@ -211,20 +219,28 @@ def compile_query(
         marks = ",".join("?" * len(nids))
         out.add(f"EXISTS(SELECT 1 FROM entity_attrs WHERE nid IN ({marks}) AND pk=e.pk)", *nids)
     if query.q is not None:
-        compiler = _QCompiler(conn, names)
-        sql, params = compiler.compile(query.q)
-        out.add(sql, *params)
-        conjuncts = query.q.terms if isinstance(query.q, qlang.And) else (query.q,)
-        out.drivers.extend(d for d in map(compiler.driver, conjuncts) if d is not None)
-        if not compiler.exact:
-            q = query.q
-            out.checks.append(lambda entity: qlang.evaluate(q, entity))
+        _compile_q(out, conn, names, query.q)
     if query.geo is not None:
         _compile_geo(out, conn, names, query.geo)
     if query.scope_q is not None:
         scope_q = query.scope_q
         out.checks.append(lambda entity: qlang.scope_matches(scope_q, entity.get("scope") or []))
     return out
+
+
+def _compile_q(out: Compiled, conn: sqlite3.Connection, names: NameTable, q: object) -> None:
+    """One condition per top-level conjunct, so that a conjunct leading the scan is not
+    checked again; the reference evaluator checks what SQL cannot decide exactly."""
+    compiler = _QCompiler(conn, names)
+    for conjunct in q.terms if isinstance(q, qlang.And) else (q,):
+        sql, params = compiler.compile(conjunct)
+        condition = out.add(sql, *params)
+        driver = compiler.driver(conjunct)
+        if driver is not None:
+            driver.condition = condition
+            out.drivers.append(driver)
+    if not compiler.exact:
+        out.checks.append(lambda entity: qlang.evaluate(q, entity))
 
 
 def _compile_geo(out: Compiled, conn: sqlite3.Connection, names: NameTable, geo) -> None:
@@ -238,7 +254,7 @@ def _compile_geo(out: Compiled, conn: sqlite3.Connection, names: NameTable, geo)
     else:
         within = "r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?"
         corners = [box[0], box[2], box[1], box[3]]
-        out.add(
+        condition = out.add(
             "EXISTS(SELECT 1 FROM geo_index g JOIN geo_rtree r ON r.gid=g.gid "
             f"WHERE g.pk=e.pk AND g.nid=? AND {within})",
             nid,
@@ -251,6 +267,7 @@ def _compile_geo(out: Compiled, conn: sqlite3.Connection, names: NameTable, geo)
                 [nid, *corners],
                 ordered=False,
                 pk_column="g.pk",
+                condition=condition,
             )
         )
     prop = geo.geoproperty
@@ -269,44 +286,53 @@ def _compile_geo(out: Compiled, conn: sqlite3.Connection, names: NameTable, geo)
     out.checks.append(geo_check)
 
 
-def _stream(conn: sqlite3.Connection, sql: str, params: list) -> Iterator[dict]:
+def _stream(conn: sqlite3.Connection, sql: str, params: list) -> Iterator[tuple[bytes, dict]]:
     cursor = conn.execute(sql, params)
     while rows := cursor.fetchmany(256):
         for (doc,) in rows:
-            yield orjson.loads(doc)
+            yield doc, orjson.loads(doc)
+
+
+def _wanted(query: EntityQuery) -> int | None:
+    """Rows a query needs from the matches in primary-key order (None: all of them)."""
+    return None if query.count else query.offset + query.limit
 
 
 def select_entities(
     conn: sqlite3.Connection, names: NameTable, tid: int, query: EntityQuery
 ) -> QueryResult:
+    """One page of matches as stored documents (parsed when read), and the count if asked."""
     compiled = compile_query(conn, names, tid, query)
     if compiled.empty:
         return QueryResult([], 0 if query.count else None)
-    chosen = plan(conn, " AND ".join(compiled.where), compiled.params, compiled.drivers)
-    base = f"FROM {chosen.from_where}"
+    chosen = plan(conn, compiled.conditions, compiled.drivers, _wanted(query))
     if not compiled.checks:
-        entities: list[dict] = []
+        docs: list[bytes] = []
         if query.limit > 0:
             rows = conn.execute(
-                f"SELECT e.doc {base} ORDER BY {chosen.order_by} LIMIT ? OFFSET ?",
+                f"SELECT e.doc FROM {chosen.from_where} ORDER BY {chosen.order_by} "
+                "LIMIT ? OFFSET ?",
                 (*chosen.params, query.limit, query.offset),
             ).fetchall()
-            entities = [orjson.loads(doc) for (doc,) in rows]
+            docs = [doc for (doc,) in rows]
         total = None
         if query.count:
-            total = conn.execute(f"SELECT count(*) {base}", chosen.params).fetchone()[0]
-        return QueryResult(entities, total)
+            counted = chosen.count_from_where or chosen.from_where
+            total = conn.execute(f"SELECT count(*) FROM {counted}", chosen.params).fetchone()[0]
+        return QueryResult(docs=docs, total=total)
     matched = 0
     page: list[dict] = []
-    sql = f"SELECT e.doc {base} ORDER BY {chosen.order_by}"
-    for entity in _stream(conn, sql, chosen.params):
+    page_docs: list[bytes] = []
+    sql = f"SELECT e.doc FROM {chosen.from_where} ORDER BY {chosen.order_by}"
+    for doc, entity in _stream(conn, sql, chosen.params):
         if all(check(entity) for check in compiled.checks):
             if query.offset <= matched < query.offset + query.limit:
                 page.append(entity)
+                page_docs.append(doc)
             matched += 1
             if not query.count and matched >= query.offset + query.limit:
                 break
-    return QueryResult(page, matched if query.count else None)
+    return QueryResult(page, matched if query.count else None, docs=page_docs)
 
 
 def select_ids(
@@ -316,7 +342,7 @@ def select_ids(
     compiled = compile_query(conn, names, tid, query)
     if compiled.empty:
         return []
-    chosen = plan(conn, " AND ".join(compiled.where), compiled.params, compiled.drivers)
+    chosen = plan(conn, compiled.conditions, compiled.drivers, None)
     if not compiled.checks:
         rows = conn.execute(
             f"SELECT e.eid FROM {chosen.from_where} ORDER BY {chosen.order_by}", chosen.params
@@ -325,6 +351,6 @@ def select_ids(
     sql = f"SELECT e.doc FROM {chosen.from_where} ORDER BY {chosen.order_by}"
     return [
         entity["id"]
-        for entity in _stream(conn, sql, chosen.params)
+        for _doc, entity in _stream(conn, sql, chosen.params)
         if all(check(entity) for check in compiled.checks)
     ]

@@ -6,12 +6,14 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import orjson
 
+from hyperville.core.attributes import changed_attributes
 from hyperville.store import sqlite_history as history
 from hyperville.store.base import EntityQuery, StoreTx
-from hyperville.store.indexing import IndexRows, index_rows
+from hyperville.store.indexing import AttributeRows, attribute_rows
 from hyperville.store.sqlite_names import NameTable, TenantTable
 
 _GEO_BBOX = None  # resolved lazily: hyperville.core.geo.geometry_bbox
@@ -31,15 +33,24 @@ def _geometry_bbox(geometry: dict) -> tuple[float, float, float, float] | None:
 
 @dataclass
 class _PendingRows:
-    """Index rows of new entities, written in bulk by :meth:`SQLiteTx.flush`."""
+    """Rows queued by :meth:`SQLiteTx.put`, written in bulk by :meth:`SQLiteTx.flush`: one
+    statement per table and change, in key order (B-tree writes in order are cheaper)."""
 
-    types: list[tuple] = field(default_factory=list)
-    attrs: list[tuple] = field(default_factory=list)
-    values: list[tuple] = field(default_factory=list)
-    geometries: list[tuple] = field(default_factory=list)
+    entities: list[tuple] = field(default_factory=list)  # (pk, tid, eid, doc), new ones
+    docs: list[tuple] = field(default_factory=list)  # (doc, pk), changed ones
+    types: list[tuple] = field(default_factory=list)  # (tid, nid, pk)
+    types_gone: list[tuple] = field(default_factory=list)
+    attrs: list[tuple] = field(default_factory=list)  # (nid, pk, tid, kinds)
+    attrs_gone: list[tuple] = field(default_factory=list)  # (nid, pk)
+    values: list[tuple] = field(default_factory=list)  # (pk, nid, v)
+    values_gone: list[tuple] = field(default_factory=list)
+    geometries: list[tuple] = field(default_factory=list)  # (pk, nid, ghash, geometry)
+    geometries_gone: list[tuple] = field(default_factory=list)  # (pk, nid, ghash)
+    pks: set[int] = field(default_factory=set)  # entities with rows queued
 
-    def empty(self) -> bool:
-        return not (self.types or self.attrs or self.values or self.geometries)
+
+_BY_ENTITY_KEY = itemgetter(0, 1)
+_NO_ROWS = AttributeRows(0, [], [])
 
 
 class SQLiteTx(StoreTx):
@@ -61,8 +72,10 @@ class SQLiteTx(StoreTx):
             found = row[0] if row else None
         self.tid: int | None = found
         self.writes = 0  # entities inserted or deleted, for the statistics refresh
-        self._pks: dict[str, int] = {}
-        self._pending = _PendingRows()  # entity id -> pk of the rows this function read
+        self._pks: dict[str, int] = {}  # entity id -> pk, of the entities this function read
+        self._pending = _PendingRows()
+        self._next_pk: int | None = None  # of the next new entity (see _new_pk)
+        self._nids: dict[str, int] = {}  # interned names this function used (see _nid)
         # History rows: this function's, then (when it succeeds) the batch's, written by
         # sqlite_history.write once per batch; see flush_history.
         self.history_rows: list[tuple] = []
@@ -77,6 +90,8 @@ class SQLiteTx(StoreTx):
     def get(self, entity_id: str) -> dict | None:
         if self.tid is None:
             return None
+        if self._pending.pks:
+            self.flush()
         row = self.conn.execute(
             "SELECT pk, doc FROM entities WHERE tid=? AND eid=?", (self.tid, entity_id)
         ).fetchone()
@@ -89,6 +104,8 @@ class SQLiteTx(StoreTx):
         ids = list(dict.fromkeys(entity_ids))
         if self.tid is None or not ids:
             return {}
+        if self._pending.pks:
+            self.flush()
         found: dict[str, dict] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
@@ -102,30 +119,57 @@ class SQLiteTx(StoreTx):
                 found[eid] = orjson.loads(doc)
         return found
 
-    def put(self, entity: dict, *, is_new: bool) -> None:
+    def put(
+        self,
+        entity: dict,
+        *,
+        is_new: bool,
+        previous: dict | None = None,
+        changed: list[str] | None = None,
+    ) -> None:
         tid = self._ensure_tenant()
+        entity_id = entity["id"]
         doc = orjson.dumps(entity)
-        conn = self.conn
-        rows = index_rows(entity)
-        self.writes += is_new  # updates barely move the statistics; inserts and deletes do
+        pending = self._pending
         if is_new:
-            pk = conn.execute(
-                "INSERT INTO entities(tid, eid, doc) VALUES(?,?,?)", (tid, entity["id"], doc)
-            ).lastrowid
-            self._pks[entity["id"]] = pk
-            self._insert_indexes(tid, pk, rows)
+            pk = self._new_pk()
+            self._pks[entity_id] = pk
+            self.writes += 1  # updates barely move the statistics; inserts and deletes do
+            pending.pks.add(pk)
+            pending.entities.append((pk, tid, entity_id, doc))
+            self._queue_new_indexes(tid, pk, entity)
             return
-        pk = self._pks.get(entity["id"])
+        pk = self._pks.get(entity_id)
         if pk is None:
-            pk = conn.execute(
-                "SELECT pk FROM entities WHERE tid=? AND eid=?", (tid, entity["id"])
-            ).fetchone()[0]
-        conn.execute("UPDATE entities SET doc=? WHERE pk=?", (doc, pk))
-        self._update_indexes(tid, pk, rows)
+            pk = self._pk(entity_id)
+            if pk is None:
+                raise KeyError(f"entity {entity_id} is not stored")
+        if pk in pending.pks:
+            self.flush()  # its queued rows first: the diff below starts from them
+        if previous is None:
+            stored = self.conn.execute("SELECT doc FROM entities WHERE pk=?", (pk,)).fetchone()
+            previous = orjson.loads(stored[0])
+            changed = None
+        if changed is None:
+            changed = changed_attributes(previous.get("attrs", {}), entity.get("attrs", {}))
+        pending = self._pending  # a new one after a flush
+        pending.pks.add(pk)
+        pending.docs.append((doc, pk))
+        self._queue_index_changes(tid, pk, previous, entity, changed)
+
+    def _new_pk(self) -> int:
+        """Primary keys of new entities are given here, so their rows can wait for flush."""
+        if self._next_pk is None:
+            last = self.conn.execute("SELECT max(pk) FROM entities").fetchone()[0]
+            self._next_pk = (last or 0) + 1
+        pk = self._next_pk
+        self._next_pk += 1
+        return pk
 
     def delete(self, entity_id: str) -> bool:
         if self.tid is None:
             return False
+        self.flush()
         row = self.conn.execute(
             "SELECT pk FROM entities WHERE tid=? AND eid=?", (self.tid, entity_id)
         ).fetchone()
@@ -210,7 +254,6 @@ class SQLiteTx(StoreTx):
 
     # -- indexes ------------------------------------------------------------------------
     def _drop_indexes(self, pk: int) -> None:
-        self.flush()
         conn = self.conn
         conn.execute("DELETE FROM entity_types WHERE pk=?", (pk,))
         conn.execute("DELETE FROM entity_attrs WHERE pk=?", (pk,))
@@ -220,102 +263,142 @@ class SQLiteTx(StoreTx):
             conn.executemany("DELETE FROM geo_rtree WHERE gid=?", gids)
             conn.execute("DELETE FROM geo_index WHERE pk=?", (pk,))
 
-    def _interned(self, rows: IndexRows) -> tuple[set[int], dict[int, int], set[tuple], dict]:
-        conn, intern = self.conn, self.names.intern
-        types = {intern(conn, t) for t in rows.types}
-        attrs = {intern(conn, a): kinds for a, kinds in rows.attrs}
-        values = {(intern(conn, key), value) for key, value in rows.values}
-        # the box is computed only for geometries that are new or changed (on insert)
-        geometries = {
-            (intern(conn, attr), _geometry_hash(geometry)): geometry
-            for attr, geometry in rows.geometries
-        }
-        return types, attrs, values, geometries
+    def _queue_index_changes(
+        self, tid: int, pk: int, previous: dict, entity: dict, changed: list[str]
+    ) -> None:
+        """Queue the index rows that differ between two states of an entity: only those of
+        the ``changed`` attributes (most updates change one or two values)."""
+        nid, pending = self._nid, self._pending
+        old_types, new_types = previous.get("type", ()), entity.get("type", ())
+        if old_types != new_types:
+            old = {nid(t) for t in old_types}
+            new = {nid(t) for t in new_types}
+            pending.types_gone += [(tid, n, pk) for n in old - new]
+            pending.types += [(tid, n, pk) for n in new - old]
+        before, after = previous.get("attrs", {}), entity.get("attrs", {})
+        for iri in changed:
+            attr = nid(iri)
+            old_rows = attribute_rows(iri, before[iri]) if iri in before else _NO_ROWS
+            new_rows = attribute_rows(iri, after[iri]) if iri in after else None
+            if new_rows is None:
+                pending.attrs_gone.append((attr, pk))
+                new_rows = _NO_ROWS
+            elif old_rows is _NO_ROWS or old_rows.kinds != new_rows.kinds:
+                pending.attrs.append((attr, pk, tid, new_rows.kinds))
+            old_values = self._value_rows(pk, old_rows.values)
+            new_values = self._value_rows(pk, new_rows.values)
+            if old_values != new_values:
+                pending.values_gone += old_values - new_values
+                pending.values += new_values - old_values
+            if old_rows.geometries or new_rows.geometries:
+                old_geo = {_geometry_hash(g) for g in old_rows.geometries}
+                new_geo = {_geometry_hash(g): g for g in new_rows.geometries}
+                pending.geometries_gone += [(pk, attr, h) for h in old_geo - new_geo.keys()]
+                pending.geometries += [
+                    (pk, attr, h, g) for h, g in new_geo.items() if h not in old_geo
+                ]
 
-    def _insert_indexes(self, tid: int, pk: int, rows: IndexRows) -> None:
-        """Queue the index rows of a new entity; :meth:`flush` writes them all at once."""
-        types, attrs, values, geometries = self._interned(rows)
-        pending = self._pending
-        pending.types.extend((tid, n, pk) for n in types)
-        pending.attrs.extend((n, pk, tid, kinds) for n, kinds in attrs.items())
-        pending.values.extend((pk, n, v) for n, v in values)
-        pending.geometries.extend((pk, nid, ghash, g) for (nid, ghash), g in geometries.items())
+    def _nid(self, name: str) -> int:
+        """The id of an IRI or index key (remembered for this function: keys repeat)."""
+        found = self._nids.get(name)
+        if found is None:
+            found = self._nids[name] = self.names.intern(self.conn, name)
+        return found
+
+    def _value_rows(self, pk: int, values: list[tuple[str, object]]) -> set[tuple]:
+        """``attr_values`` rows ``(pk, nid, v)`` of index values, without duplicates."""
+        nids = self._nids
+        try:
+            return {(pk, nids[key], value) for key, value in values}
+        except KeyError:  # keys this function has not used yet
+            for key, _ in values:
+                self._nid(key)
+            return {(pk, nids[key], value) for key, value in values}
+
+    def _queue_new_indexes(self, tid: int, pk: int, entity: dict) -> None:
+        """Queue every index row of a new entity."""
+        nid, pending = self._nid, self._pending
+        pending.types += [(tid, n, pk) for n in {nid(t) for t in entity.get("type", ())}]
+        values: list[tuple[str, object]] = []
+        for iri, instances in entity.get("attrs", {}).items():
+            rows = attribute_rows(iri, instances)
+            attr = nid(iri)
+            pending.attrs.append((attr, pk, tid, rows.kinds))
+            values += rows.values
+            if rows.geometries:
+                unique = {_geometry_hash(g): g for g in rows.geometries}
+                pending.geometries += [(pk, attr, h, g) for h, g in unique.items()]
+        pending.values += self._value_rows(pk, values)
 
     def flush(self) -> None:
-        """Write queued index rows, sorted by index key: B-tree inserts in order are cheaper."""
+        """Write the queued rows, one statement per table and change, in key order."""
         pending = self._pending
-        if pending.empty():
+        if not pending.pks:
             return
-        conn = self.conn
-        conn.executemany("INSERT INTO entity_types(tid, nid, pk) VALUES(?,?,?)", pending.types)
-        pending.attrs.sort()
-        conn.executemany(
-            "INSERT INTO entity_attrs(nid, pk, tid, kinds) VALUES(?,?,?,?)", pending.attrs
-        )
-        conn.executemany("INSERT INTO attr_values(pk, nid, v) VALUES(?,?,?)", pending.values)
-        for pk, nid, ghash, geometry in pending.geometries:
-            self._insert_geometry(pk, nid, ghash, geometry)
         self._pending = _PendingRows()
-
-    def _insert_geometry(self, pk: int, nid: int, ghash: int, geometry: dict) -> None:
-        box = _geometry_bbox(geometry)
-        if box is None:
-            return  # not indexable (validated on the way in, so only very old data)
-        gid = self.conn.execute(
-            "INSERT INTO geo_index(pk, nid, ghash) VALUES(?,?,?)", (pk, nid, ghash)
-        ).lastrowid
-        self.conn.execute(
-            "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat) VALUES(?,?,?,?,?)",
-            (gid, box[0], box[2], box[1], box[3]),
-        )
-
-    def _update_indexes(self, tid: int, pk: int, rows: IndexRows) -> None:
-        """Write only the index rows that changed: most updates touch one or two values."""
-        self.flush()
-        types, attrs, values, geometries = self._interned(rows)
         conn = self.conn
-        old_types = {n for (n,) in conn.execute("SELECT nid FROM entity_types WHERE pk=?", (pk,))}
-        if old_types != types:
-            conn.executemany(
-                "DELETE FROM entity_types WHERE tid=? AND nid=? AND pk=?",
-                [(tid, n, pk) for n in old_types - types],
-            )
-            conn.executemany(
-                "INSERT INTO entity_types(tid, nid, pk) VALUES(?,?,?)",
-                [(tid, n, pk) for n in types - old_types],
-            )
-        old_attrs = dict(conn.execute("SELECT nid, kinds FROM entity_attrs WHERE pk=?", (pk,)))
-        if old_attrs != attrs:
-            conn.executemany(
-                "DELETE FROM entity_attrs WHERE nid=? AND pk=?",
-                [(n, pk) for n in old_attrs.keys() - attrs.keys()],
-            )
-            conn.executemany(
+        many = conn.executemany
+        if pending.entities:
+            many("INSERT INTO entities(pk, tid, eid, doc) VALUES(?,?,?,?)", pending.entities)
+        if pending.docs:
+            pending.docs.sort(key=itemgetter(1))
+            many("UPDATE entities SET doc=? WHERE pk=?", pending.docs)
+        if pending.types_gone:
+            many("DELETE FROM entity_types WHERE tid=? AND nid=? AND pk=?", pending.types_gone)
+        if pending.types:
+            many("INSERT INTO entity_types(tid, nid, pk) VALUES(?,?,?)", pending.types)
+        if pending.attrs_gone:
+            many("DELETE FROM entity_attrs WHERE nid=? AND pk=?", pending.attrs_gone)
+        if pending.attrs:
+            pending.attrs.sort(key=_BY_ENTITY_KEY)
+            many(
                 "INSERT OR REPLACE INTO entity_attrs(nid, pk, tid, kinds) VALUES(?,?,?,?)",
-                [(n, pk, tid, k) for n, k in attrs.items() if old_attrs.get(n) != k],
+                pending.attrs,
             )
-        old_values = set(conn.execute("SELECT nid, v FROM attr_values WHERE pk=?", (pk,)))
-        if old_values != values:
-            conn.executemany(
-                "DELETE FROM attr_values WHERE pk=? AND nid=? AND v=?",
-                [(pk, n, v) for n, v in old_values - values],
+        if pending.values_gone:
+            pending.values_gone.sort(key=_BY_ENTITY_KEY)  # v: text and numbers do not sort
+            many("DELETE FROM attr_values WHERE pk=? AND nid=? AND v=?", pending.values_gone)
+        if pending.values:
+            pending.values.sort(key=_BY_ENTITY_KEY)
+            many("INSERT INTO attr_values(pk, nid, v) VALUES(?,?,?)", pending.values)
+        if pending.geometries_gone or pending.geometries:
+            self._write_geometries(pending.geometries_gone, pending.geometries)
+
+    def _write_geometries(self, gone: list[tuple], added: list[tuple]) -> None:
+        """R*Tree rows: a moved geometry keeps its row (one UPDATE), others come and go."""
+        conn = self.conn
+        free: dict[tuple[int, int], list[int]] = {}  # (pk, nid) -> gids to reuse
+        for pk, nid, ghash in gone:
+            row = conn.execute(
+                "SELECT gid FROM geo_index WHERE pk=? AND nid=? AND ghash=?", (pk, nid, ghash)
+            ).fetchone()
+            if row is not None:
+                free.setdefault((pk, nid), []).append(row[0])
+        for pk, nid, ghash, geometry in added:
+            box = _geometry_bbox(geometry)
+            if box is None:
+                continue  # not indexable (validated on the way in, so only very old data)
+            reusable = free.get((pk, nid))
+            coords = (box[0], box[2], box[1], box[3])
+            if reusable:
+                gid = reusable.pop()
+                conn.execute("UPDATE geo_index SET ghash=? WHERE gid=?", (ghash, gid))
+                conn.execute(
+                    "UPDATE geo_rtree SET min_lon=?, max_lon=?, min_lat=?, max_lat=? WHERE gid=?",
+                    (*coords, gid),
+                )
+                continue
+            gid = conn.execute(
+                "INSERT INTO geo_index(pk, nid, ghash) VALUES(?,?,?)", (pk, nid, ghash)
+            ).lastrowid
+            conn.execute(
+                "INSERT INTO geo_rtree(gid, min_lon, max_lon, min_lat, max_lat) VALUES(?,?,?,?,?)",
+                (gid, *coords),
             )
-            conn.executemany(
-                "INSERT INTO attr_values(pk, nid, v) VALUES(?,?,?)",
-                [(pk, n, v) for n, v in values - old_values],
-            )
-        old_geo = {
-            (nid, ghash): gid
-            for gid, nid, ghash in conn.execute(
-                "SELECT gid, nid, ghash FROM geo_index WHERE pk=?", (pk,)
-            )
-        }
-        if old_geo.keys() != geometries.keys():
-            for key in old_geo.keys() - geometries.keys():
-                conn.execute("DELETE FROM geo_rtree WHERE gid=?", (old_geo[key],))
-                conn.execute("DELETE FROM geo_index WHERE gid=?", (old_geo[key],))
-            for key in geometries.keys() - old_geo.keys():
-                self._insert_geometry(pk, key[0], key[1], geometries[key])
+        for gids in free.values():
+            for gid in gids:
+                conn.execute("DELETE FROM geo_rtree WHERE gid=?", (gid,))
+                conn.execute("DELETE FROM geo_index WHERE gid=?", (gid,))
 
 
 def _geometry_hash(geometry: dict) -> int:

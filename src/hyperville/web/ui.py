@@ -158,7 +158,7 @@ def install(app) -> None:
     state.assets = Assets()
     state.ui_lock, state.ui_warming = threading.Lock(), None
 
-    def on_change(tenant: str, kind: str, entity_id: str, entity: dict | None) -> None:
+    def on_change(tenant: str, kind: str, entity_id: str, entity: dict | None, *_before) -> None:
         touched = cache.apply(tenant, entity_id, entity)
         if tenant != DEFAULT_TENANT:
             return

@@ -1,0 +1,201 @@
+"""Context source notifications (CIM 009 5.3.2, 5.11.7): what registrations changed, to whom.
+
+A :class:`CsourceNotifier` is told of every registration change by the registry service
+(on the event loop: registrations change through the API only). For each live csource
+subscription of the tenant it compares whether the registration matched before and after
+the change, and sends ``{"type": "ContextSourceNotification", "triggerReason":
+"newlyMatching" | "updated" | "noLongerMatching", "data": [registrations]}``. A new or
+updated subscription is sent every registration it matches (``newlyMatching``); one with a
+``timeInterval`` is sent them every interval. The registrations are shown in the
+subscription's ``jsonldContext`` (else its @context).
+
+Delivery reuses :mod:`hyperville.subscriptions.delivery` (the HTTP POST and the
+``notification_allowed_hosts`` check); notifications of one subscription go out one at a
+time, in order, and each updates its ``notification`` counters (``timesSent``,
+``lastSuccess``…), which are then written back to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import httpx
+import orjson
+
+from hyperville.ngsild.context import CORE_CONTEXT_URL
+from hyperville.registrations import model
+from hyperville.registrations.csource_model import CompiledCsourceSubscription
+from hyperville.registrations.matching import CompiledRegistration
+from hyperville.store.base import DEFAULT_TENANT
+from hyperville.subscriptions.delivery import CONTEXT_REL, AllowedHosts, post
+from hyperville.subscriptions.model import now_iso
+
+log = logging.getLogger(__name__)
+TICK_S = 0.5
+Subscriptions = Callable[[str], list[CompiledCsourceSubscription]]
+Registrations = Callable[[str], list[CompiledRegistration]]
+
+
+def notification_request(
+    sub: CompiledCsourceSubscription, data: list[CompiledRegistration], reason: str | None
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a ContextSourceNotification of ``data``."""
+    endpoint = sub.doc["notification"]["endpoint"]
+    ctx = sub.notify_context
+    shown = [model.render(r.doc, r.context, ctx, sys_attrs=False) for r in data]
+    body: dict = {
+        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4().hex}",
+        "type": "ContextSourceNotification",
+        "subscriptionId": sub.id,
+        "notifiedAt": now_iso(),
+        "data": shown,
+    }
+    if reason is not None:
+        body["triggerReason"] = reason
+    headers = {"Content-Type": "application/json"}
+    if endpoint.get("accept") == "application/ld+json":
+        headers["Content-Type"] = "application/ld+json"
+        body["@context"] = ctx.raw if ctx.raw is not None else CORE_CONTEXT_URL
+    else:
+        url = ctx.link_url or CORE_CONTEXT_URL
+        headers["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
+    if sub.tenant != DEFAULT_TENANT:
+        headers["NGSILD-Tenant"] = sub.tenant
+    for item in endpoint.get("receiverInfo", ()):
+        headers[item["key"]] = item["value"]
+    return orjson.dumps(body), headers
+
+
+def trigger_reason(before: bool, after: bool) -> str | None:
+    """Why a registration change concerns a subscription (None: it does not)."""
+    if before and after:
+        return "updated"
+    if after:
+        return "newlyMatching"
+    return "noLongerMatching" if before else None
+
+
+class CsourceNotifier:
+    """Sends the notifications of csource subscriptions; counters go to ``on_counters``."""
+
+    def __init__(
+        self,
+        *,
+        allowed: AllowedHosts,
+        timeout_s: float,
+        subscriptions: Subscriptions,
+        registrations: Registrations,
+        on_counters: Callable[[CompiledCsourceSubscription], Awaitable[None]],
+    ) -> None:
+        self.allowed = allowed
+        self.timeout_s = timeout_s
+        self.subscriptions = subscriptions
+        self.registrations = registrations
+        self.on_counters = on_counters
+        self._client: httpx.AsyncClient | None = None
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._due: dict[tuple[str, str], float] = {}
+        self._ticker: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
+        self._ticker = asyncio.create_task(self._tick(), name="csource-notifier-periodic")
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._ticker] if self._ticker else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- what to send -------------------------------------------------------------------------
+    def registration_changed(
+        self, tenant: str, before: CompiledRegistration | None, after: CompiledRegistration | None
+    ) -> None:
+        """A registration was created (no ``before``), updated or deleted (no ``after``)."""
+        now = time.time()
+        for sub in self.subscriptions(tenant):
+            if sub.time_interval_s is not None or not sub.live(now):
+                continue
+            matched = before is not None and sub.selects.matches(before)
+            matches = after is not None and sub.selects.matches(after)
+            reason = trigger_reason(matched, matches)
+            if reason is not None:
+                self._send(sub, [after or before], reason)  # type: ignore[list-item]
+
+    def subscription_changed(self, sub: CompiledCsourceSubscription) -> None:
+        """A subscription was created or updated: send what it matches now."""
+        self._due.pop((sub.tenant, sub.id), None)
+        if sub.time_interval_s is not None:
+            self._due[(sub.tenant, sub.id)] = time.monotonic() + sub.time_interval_s
+        if sub.live(time.time()):
+            matching = [r for r in self.registrations(sub.tenant) if sub.selects.matches(r)]
+            if matching:
+                self._send(sub, matching, "newlyMatching")
+
+    def forget(self, tenant: str, sub_id: str) -> None:
+        self._due.pop((tenant, sub_id), None)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now, wall = time.monotonic(), time.time()
+            for (tenant, sub_id), due in list(self._due.items()):
+                if due > now:
+                    continue
+                sub = next((s for s in self.subscriptions(tenant) if s.id == sub_id), None)
+                if sub is None or sub.time_interval_s is None:
+                    self._due.pop((tenant, sub_id), None)
+                    continue
+                self._due[(tenant, sub_id)] = now + sub.time_interval_s
+                matching = [r for r in self.registrations(tenant) if sub.selects.matches(r)]
+                if sub.live(wall) and matching:
+                    self._send(sub, matching, None)
+
+    # -- delivery -----------------------------------------------------------------------------
+    def _send(
+        self, sub: CompiledCsourceSubscription, data: list[CompiledRegistration], reason: str | None
+    ) -> None:
+        body, headers = notification_request(sub, data, reason)
+        task = asyncio.get_running_loop().create_task(self._deliver(sub, body, headers))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, sub: CompiledCsourceSubscription, body: bytes, headers: dict) -> None:
+        lock = self._locks.setdefault((sub.tenant, sub.id), asyncio.Lock())
+        async with lock:  # one subscription's notifications go out in order
+            if self._client is None:
+                return
+            uri = sub.doc["notification"]["endpoint"]["uri"]
+            error = await post(self._client, uri, body, headers, self.allowed)
+            self._count(sub, error)
+            try:
+                await self.on_counters(sub)
+            except Exception:  # noqa: BLE001 - counters are rewritten at the next notification
+                log.exception("writing the counters of csource subscription %s failed", sub.id)
+
+    @staticmethod
+    def _count(sub: CompiledCsourceSubscription, error: str | None) -> None:
+        """Keep the delivery counters of ``notification`` (5.2.14) up to date."""
+        notification = sub.doc["notification"]
+        at = now_iso()
+        notification["timesSent"] = notification.get("timesSent", 0) + 1
+        notification["lastNotification"] = at
+        if error is None:
+            notification["status"] = "ok"
+            notification["lastSuccess"] = at
+        else:
+            notification["status"] = "failed"
+            notification["lastFailure"] = at
+            notification["timesFailed"] = notification.get("timesFailed", 0) + 1
+            log.info("csource notification of %s failed: %s", sub.id, error)
