@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         ge=1,
         description="instances per attribute in a temporal answer at most (more: 206, a page)",
     )
+    answer_cache_mb: int = Field(
+        64,
+        ge=0,
+        description="[MiB] compacted entities kept to answer repeated queries (0: no cache)",
+    )
     notification_allowed_hosts: str = Field(
         "*",
         description="hosts subscription notifications may go to: * (any), or names "

@@ -58,3 +58,12 @@ def test_an_entry_larger_than_the_budget_is_not_kept():
     cache, compact = CompactedCache(max_bytes=10), Counting("a")
     assert cache.render([doc(1)], "a", compact) == cache.render([doc(1)], "a", compact)
     assert compact.calls == 2 and len(cache) == 0 and cache.size_bytes == 0
+
+
+def test_a_zero_budget_caches_nothing_and_still_answers():
+    """answer_cache_mb: 0 turns the cache off: every answer is compacted again."""
+    cache, compact = CompactedCache(0), Counting("a")
+    first = cache.render([doc(1), doc(2)], "a", compact)
+    again = cache.render([doc(1), doc(2)], "a", compact)
+    assert first == again and compact.calls == 4
+    assert len(cache) == 0 and cache.size_bytes == 0

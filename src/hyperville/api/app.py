@@ -183,7 +183,7 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
     app.add_middleware(RejectUnknownParameters)
     app.state.settings = settings
     app.state.twin = Twin(the_store)
-    app.state.compacted = CompactedCache()
+    app.state.compacted = CompactedCache(settings.answer_cache_mb * 1024 * 1024)
     ui.install(app)
     app.state.ingestion = ingest_api.make_ingestion(settings, app.state.twin)
     app.state.contexts = ContextResolver(
