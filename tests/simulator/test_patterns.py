@@ -157,3 +157,6 @@ def test_backfilled_streetlights_end_with_their_current_state():
     assert light[-1] == end and light[0] == times[0]
     assert len(light) < len(times)  # switches only, not hourly samples
     assert backfill_instants(Counter(), times, end) == times
+    later = end + 37 * 60  # off the hourly grid: every device reports its state at the end
+    assert backfill_instants(Counter(), times, later) == [*times, later]
+    assert backfill_instants(Light(), times, later)[-1] == later

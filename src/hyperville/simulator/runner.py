@@ -54,11 +54,13 @@ def backfill_times(days: float, step_s: int, end: float) -> list[float]:
 
 
 def backfill_instants(device: SimDevice, times: list[float], end: float) -> list[float]:
-    """When a device reports in a backfill: every grid instant, except telemanaged
-    streetlights, which report their switches (to the second) and their state at ``end`` —
-    without that last report the twin would show every light as silent since dusk."""
+    """When a device reports in a backfill: every grid instant and ``end``, except
+    telemanaged streetlights, which report their switches (to the second) and their state at
+    ``end``. Without a report at ``end`` the twin would start out with every light silent
+    since dusk, and every sensor whose live period is shorter than the grid silent since the
+    last full hour."""
     if device.kind != "telemanaged_light":
-        return times
+        return times if times and times[-1] >= end else [*times, end]
     return [times[0], *lighting_changes(times[0], times[-1]), end]
 
 
