@@ -6,7 +6,8 @@ Builds the full demo twin in ``--db`` when it is empty (as ``hyperville demo`` d
 
 - the built assets: raw, gzip and Brotli sizes (what a browser downloads);
 - each layer endpoint on a fresh server: the first request (the server loads its layers in
-  the background when it starts; a request may wait for them), and the median of 5 more;
+  the background when it starts, restoring at once those persisted in the twin's file whose
+  entities did not change since; a request may wait for them), and the median of 5 more;
 - the page in Debian's Chromium (1600×900, the test suite's flags): first contentful paint and
   the "first meaningful render" (navigation start → every layer but the buildings drawn and
   the map idle: the page's ``hyperville-ready`` mark), ``--runs`` times on a server started

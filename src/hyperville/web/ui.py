@@ -42,6 +42,7 @@ from hyperville.web.search import search
 
 FIRST_RENDER = ("communes", *(spec.id for spec in LAYERS if spec.geometry == "point"))
 """The layers the page reads itself before its first render (preloaded)."""
+STOP_WAIT_S = 10.0  # [s] at most, for the layer loading to stop before the store closes
 
 
 def _json(body: object, headers: dict | None = None) -> Response:
@@ -177,6 +178,9 @@ def install(app) -> None:
                 yield value
             finally:
                 cache.stopping.set()
+                warming = state.ui_warming
+                if warming is not None:  # it stops after the page it reads, if any
+                    await anyio.to_thread.run_sync(warming.join, STOP_WAIT_S)
 
     app.router.lifespan_context = lifespan
 
