@@ -8,6 +8,7 @@ from starlette.responses import Response
 from hyperville import twin_ops as ops
 from hyperville.api import negotiation as neg
 from hyperville.api.caller import caller, reading_caller
+from hyperville.api.dispatch import by_method
 from hyperville.api.entities import _entity_id, _twin
 from hyperville.api.params import options_of
 from hyperville.core.errors import BadRequestData, ResourceNotFound
@@ -179,8 +180,7 @@ async def delete_attr(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def attrs_collection(request: Request) -> Response:
-    return await (append_attrs if request.method == "POST" else update_attrs)(request)
+attrs_collection = by_method(POST=append_attrs, PATCH=update_attrs)
 
 
 async def missing_entity_id(request: Request) -> Response:
@@ -188,6 +188,4 @@ async def missing_entity_id(request: Request) -> Response:
     raise BadRequestData("the entity id is missing from the path")
 
 
-async def attr_resource(request: Request) -> Response:
-    handlers = {"PATCH": partial_update_attr, "PUT": replace_attr, "DELETE": delete_attr}
-    return await handlers[request.method](request)
+attr_resource = by_method(PATCH=partial_update_attr, PUT=replace_attr, DELETE=delete_attr)

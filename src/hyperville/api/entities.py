@@ -9,6 +9,7 @@ from starlette.responses import Response
 from hyperville.api import linked
 from hyperville.api import negotiation as neg
 from hyperville.api.caller import caller, reading_caller
+from hyperville.api.dispatch import by_method
 from hyperville.api.params import (
     RenderOptions,
     check_query_filter,
@@ -288,11 +289,6 @@ async def entities_collection(request: Request) -> Response:
     return await query_entities(request)
 
 
-async def entity_resource(request: Request) -> Response:
-    handlers = {
-        "GET": retrieve_entity,
-        "PUT": replace_entity,
-        "PATCH": merge_entity,
-        "DELETE": delete_entity,
-    }
-    return await handlers[request.method](request)
+entity_resource = by_method(
+    GET=retrieve_entity, PUT=replace_entity, PATCH=merge_entity, DELETE=delete_entity
+)

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from hyperville.api import negotiation as neg
 from hyperville.api.caller import caller
+from hyperville.api.dispatch import by_method
 from hyperville.api.params import options_of, parse_type_expression, require_uri, split_list
 from hyperville.api.query_params import query_params
 from hyperville.core.errors import BadRequestData
@@ -207,16 +208,7 @@ async def delete_registration(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def registrations_collection(request: Request) -> Response:
-    if request.method == "POST":
-        return await create_registration(request)
-    return await query_registrations(request)
-
-
-async def registration_resource(request: Request) -> Response:
-    handlers = {
-        "GET": retrieve_registration,
-        "PATCH": update_registration,
-        "DELETE": delete_registration,
-    }
-    return await handlers[request.method](request)
+registrations_collection = by_method(POST=create_registration, GET=query_registrations)
+registration_resource = by_method(
+    GET=retrieve_registration, PATCH=update_registration, DELETE=delete_registration
+)

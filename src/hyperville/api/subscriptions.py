@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from hyperville.api import negotiation as neg
 from hyperville.api.caller import caller
+from hyperville.api.dispatch import by_method
 from hyperville.api.params import options_of, require_uri
 from hyperville.core.errors import BadRequestData
 from hyperville.subscriptions import model
@@ -129,16 +130,7 @@ async def delete_subscription(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def subscriptions_collection(request: Request) -> Response:
-    if request.method == "POST":
-        return await create_subscription(request)
-    return await query_subscriptions(request)
-
-
-async def subscription_resource(request: Request) -> Response:
-    handlers = {
-        "GET": retrieve_subscription,
-        "PATCH": update_subscription,
-        "DELETE": delete_subscription,
-    }
-    return await handlers[request.method](request)
+subscriptions_collection = by_method(POST=create_subscription, GET=query_subscriptions)
+subscription_resource = by_method(
+    GET=retrieve_subscription, PATCH=update_subscription, DELETE=delete_subscription
+)

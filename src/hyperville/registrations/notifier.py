@@ -32,7 +32,7 @@ from hyperville.registrations import model
 from hyperville.registrations.csource_model import CompiledCsourceSubscription
 from hyperville.registrations.matching import CompiledRegistration
 from hyperville.store.base import DEFAULT_TENANT
-from hyperville.subscriptions.delivery import CONTEXT_REL, AllowedHosts, post
+from hyperville.subscriptions.delivery import CONTEXT_REL, AllowedHosts, post, record_delivery
 from hyperville.subscriptions.model import now_iso
 
 log = logging.getLogger(__name__)
@@ -187,15 +187,6 @@ class CsourceNotifier:
     @staticmethod
     def _count(sub: CompiledCsourceSubscription, error: str | None) -> None:
         """Keep the delivery counters of ``notification`` (5.2.14) up to date."""
-        notification = sub.doc["notification"]
-        at = now_iso()
-        notification["timesSent"] = notification.get("timesSent", 0) + 1
-        notification["lastNotification"] = at
-        if error is None:
-            notification["status"] = "ok"
-            notification["lastSuccess"] = at
-        else:
-            notification["status"] = "failed"
-            notification["lastFailure"] = at
-            notification["timesFailed"] = notification.get("timesFailed", 0) + 1
+        record_delivery(sub.doc["notification"], error)
+        if error is not None:
             log.info("csource notification of %s failed: %s", sub.id, error)

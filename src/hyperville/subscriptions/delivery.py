@@ -214,3 +214,19 @@ async def post(
     if 200 <= response.status_code < 300:
         return None
     return f"the endpoint answered {response.status_code}"
+
+
+def record_delivery(notification: dict, error: str | None) -> None:
+    """Update the delivery counters of a (csource) subscription's ``notification`` member
+    (5.2.14): timesSent, lastNotification, then lastSuccess or lastFailure/timesFailed, and
+    ``status`` ok or failed."""
+    at = now_iso()
+    notification["timesSent"] = notification.get("timesSent", 0) + 1
+    notification["lastNotification"] = at
+    if error is None:
+        notification["status"] = "ok"
+        notification["lastSuccess"] = at
+    else:
+        notification["status"] = "failed"
+        notification["lastFailure"] = at
+        notification["timesFailed"] = notification.get("timesFailed", 0) + 1

@@ -31,9 +31,15 @@ import httpx
 
 from hyperville.api import linked
 from hyperville.store.base import EntityQuery
-from hyperville.subscriptions.delivery import AllowedHosts, Event, post, render_event, request_of
+from hyperville.subscriptions.delivery import (
+    AllowedHosts,
+    Event,
+    post,
+    record_delivery,
+    render_event,
+    request_of,
+)
 from hyperville.subscriptions.matching import Change, Compiled
-from hyperville.subscriptions.model import now_iso
 
 log = logging.getLogger(__name__)
 LANE_MAX = 100
@@ -248,16 +254,7 @@ class Notifier:
 
     def _count(self, sub: Compiled, error: str | None) -> None:
         """Keep the delivery counters of ``notification`` (5.2.14) up to date."""
-        notification = sub.doc["notification"]
-        at = now_iso()
-        notification["timesSent"] = notification.get("timesSent", 0) + 1
-        notification["lastNotification"] = at
-        if error is None:
-            notification["status"] = "ok"
-            notification["lastSuccess"] = at
-        else:
-            notification["status"] = "failed"
-            notification["lastFailure"] = at
-            notification["timesFailed"] = notification.get("timesFailed", 0) + 1
+        record_delivery(sub.doc["notification"], error)
+        if error is not None:
             log.info("notification of %s failed: %s", sub.id, error)
         self.on_counters(sub)
