@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hyperville import twin_history as hist
 from hyperville import twin_ops as ops
@@ -19,6 +19,7 @@ from hyperville.core.errors import (
     HypervilleError,
     ResourceNotFound,
 )
+from hyperville.ngsild.order_by import MAX_ORDERED, sort_entities
 from hyperville.store.base import (
     EntityQuery,
     EntityStore,
@@ -75,7 +76,19 @@ class Twin:
         return entity
 
     def query(self, tenant: str, query: EntityQuery) -> QueryResult:
-        return self.store.query_entities(tenant, query)
+        if not query.order_by:
+            return self.store.query_entities(tenant, query)
+        # orderBy: the matching entities are sorted here, backend-neutral, up to MAX_ORDERED
+        every = replace(query, limit=MAX_ORDERED, offset=0, count=True, order_by=())
+        found = self.store.query_entities(tenant, every)
+        if (found.total or 0) > MAX_ORDERED:
+            raise BadRequestData(
+                f"orderBy sorts at most {MAX_ORDERED:,} matching entities and "
+                f"{found.total:,} match: narrow the query"
+            )
+        ordered = sort_entities(found.entities, query.order_by)
+        page = ordered[query.offset : query.offset + query.limit]
+        return QueryResult(page, found.total if query.count else None)
 
     # -- single-entity writes -------------------------------------------------------------
     async def _write(self, tenant: str, fn: Callable[[StoreTx], object]) -> object:

@@ -325,3 +325,34 @@ def test_query_answers_use_the_requesters_context(tmp_path, monkeypatch) -> None
                 E, params={"type": "Bldg"}, headers={"Link": link, "Accept": "application/ld+json"}
             )
             assert ld.json() == [{**entity, "label": prop("b1"), "@context": url}]
+
+
+def test_order_by_pages_the_sorted_matches(api):
+    for n, (name, height) in enumerate([("C", 5), ("A", 9), ("B", 7), ("D", None)], start=1):
+        entity = {"id": f"urn:ob:{n}", "type": "Tower", "name": prop(name)}
+        if height is not None:
+            entity["height"] = prop(height)
+        assert api.post(E, json=entity).status_code == 201
+    answer = api.get(E, params={"type": "Tower", "orderBy": "name;desc", "limit": 2,
+                                "offset": 1, "count": "true"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert [e["id"] for e in answer.json()] == ["urn:ob:1", "urn:ob:3"]
+    assert answer.headers["NGSILD-Results-Count"] == "4"
+    by_height = api.get(E, params={"type": "Tower", "orderBy": "height"}).json()
+    assert [e["id"] for e in by_height] == ["urn:ob:1", "urn:ob:3", "urn:ob:2", "urn:ob:4"]
+    bad = api.get(E, params={"type": "Tower", "orderBy": "height;sideways"})
+    assert bad.status_code == 400 and bad.json()["type"] == BAD
+    assert "orderBy" in bad.json()["detail"]
+
+
+def test_order_by_refuses_more_matches_than_it_sorts(api, monkeypatch):
+    monkeypatch.setattr("hyperville.twin.MAX_ORDERED", 2)
+    for n in range(3):
+        api.post(E, json={"id": f"urn:many:{n}", "type": "Bench", "name": prop(str(n))})
+    answer = api.get(E, params={"type": "Bench", "orderBy": "name"})
+    assert answer.status_code == 400 and answer.json()["type"] == BAD
+    assert "narrow the query" in answer.json()["detail"]
+    assert (
+        api.get(E, params={"type": "Bench", "orderBy": "name", "id": "urn:many:1"}).status_code
+        == 200
+    )

@@ -11,6 +11,7 @@ from hyperville.core.errors import BadRequestData, InvalidRequest
 from hyperville.ngsild import qlang
 from hyperville.ngsild.context import Context
 from hyperville.ngsild.geoquery import parse_geoquery
+from hyperville.ngsild.order_by import parse_order_by
 from hyperville.store.base import EntityQuery
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
@@ -265,6 +266,7 @@ def entity_query(
         limit=limit,
         offset=_int(params, "offset", 0),
         count=count,
+        order_by=parse_order_by(params["orderBy"], ctx.expand_term) if "orderBy" in params else (),
     )
 
 

@@ -37,6 +37,7 @@ NGSI_LD_PARAMETERS = frozenset(
         "limit",
         "offset",
         "count",
+        "orderBy",
         "options",
         "format",
         "lang",

@@ -47,6 +47,7 @@ class EntityQuery:
     limit: int = 20
     offset: int = 0
     count: bool = False
+    order_by: tuple = ()  # ngsild.order_by.SortKey; applied by the twin, not the backend
 
 
 @dataclass(frozen=True)
