@@ -23,6 +23,7 @@ import orjson
 
 from hyperville.core.errors import HypervilleError, InternalError
 from hyperville.store import sqlite_history as history
+from hyperville.store import sqlite_history_read as history_read
 from hyperville.store.base import (
     AttributeInfo,
     EntityQuery,
@@ -186,7 +187,7 @@ class SQLiteStore(SQLiteSubscriptions, SQLiteRegistry, EntityStore):
         pk = self._entity_pk(tenant, entity_id)
         if pk is None:
             return HistoryResult({})
-        found, cut = history.instances(self._reader(), self.names, pk, query)
+        found, cut = history_read.instances(self._reader(), self.names, pk, query)
         return HistoryResult(found, cut)
 
     def aggregate(self, tenant, entity_id, query, period_ms):
@@ -194,7 +195,7 @@ class SQLiteStore(SQLiteSubscriptions, SQLiteRegistry, EntityStore):
         if pk is None:
             return {}
         conn = self._reader()
-        found = history.aggregate(conn, self.names, pk, query, period_ms)
+        found = history_read.aggregate(conn, self.names, pk, query, period_ms)
         return {
             iri: {(self.names.get_name(ds, conn) if ds else None): rows for ds, rows in per.items()}
             for iri, per in found.items()
