@@ -50,6 +50,10 @@ class _PendingRows:
 
 
 _BY_ENTITY_KEY = itemgetter(0, 1)
+GET_MANY_SQL = (  # ids as a JSON array, then the tenant id
+    "SELECT e.pk, e.eid, e.doc FROM json_each(?) AS j CROSS JOIN entities AS e"
+    " ON e.tid=? AND e.eid=j.value"
+)
 _NO_ROWS = AttributeRows(0, [], [])
 
 
@@ -107,16 +111,13 @@ class SQLiteTx(StoreTx):
         if self._pending.pks:
             self.flush()
         found: dict[str, dict] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT pk, eid, doc FROM entities WHERE tid=? AND eid IN ({marks})",
-                (self.tid, *chunk),
-            )
-            for pk, eid, doc in rows:
-                self._pks[eid] = pk
-                found[eid] = orjson.loads(doc)
+        # The ids drive the join (CROSS JOIN fixes the order): one index seek each, whatever
+        # the planner's statistics say (stale ones made it scan the table for an IN list).
+        rows = self.conn.execute(GET_MANY_SQL, (orjson.dumps(ids), self.tid))
+        pks = self._pks
+        for pk, eid, doc in rows:
+            pks[eid] = pk
+            found[eid] = orjson.loads(doc)
         return found
 
     def put(
