@@ -138,6 +138,24 @@ def markdown(results: dict) -> str:
         f"| {_n(base['point_reads_per_s'])} |"
     )
     add("")
+    fl = results.get("floor")
+    if fl:
+        add("#### The store's floor for the upsert workload (bench/floor.py)\n")
+        add(
+            f"Raw SQLite on a copy of the server's file after the scenarios: transactions of "
+            f"{fl['batch']:,} random existing entities ({fl['batches']} timed), each followed "
+            "by a passive checkpoint; no HTTP, no JSON-LD, no Python per value.\n"
+        )
+        add("| writes per entity | entities/s |")
+        add("|---|---:|")
+        labels = {
+            "documents": "its document rewritten",
+            "+ history": "+ one history row per attribute",
+            "+ indexes": "+ every indexed value replaced (both B-trees) and its R*Tree box moved",
+        }
+        for step, rate in fl["entities_per_s"].items():
+            add(f"| {labels.get(step, step)} | {_n(rate)} |")
+        add("")
     add("#### Ratios to the baseline\n")
     add("| ratio | value |")
     add("|---|---:|")

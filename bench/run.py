@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baseline  # noqa: E402
 import datagen  # noqa: E402
+import floor  # noqa: E402
 import ngsild_api  # noqa: E402
 import profiles  # noqa: E402
 import report  # noqa: E402
@@ -365,8 +366,18 @@ def verdicts(scenarios: dict) -> list[dict]:
     return rows
 
 
-def baseline_ratios(scenarios: dict, base: dict) -> list[dict]:
+def baseline_ratios(scenarios: dict, base: dict, floor_result: dict | None = None) -> list[dict]:
     rows = []
+    if floor_result and "upsert" in scenarios:
+        upsert = scenarios["upsert"]["items_per_s"]
+        for step, rate in floor_result["entities_per_s"].items():
+            rows.append(
+                {
+                    "scenario": "upsert",
+                    "label": f"batch upsert entities/s ÷ store floor ({step}) entities/s",
+                    "value": round(upsert / rate, 4) if rate else 0.0,
+                }
+            )
     insert = base["insert_rows_per_s"]
     reads = base["point_reads_per_s"]
     pairs = [
@@ -488,6 +499,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
+    floor_result = None
+    if "upsert" in scenarios:
+        _say("the store's floor for the upsert workload (raw SQLite on a copy of the file) …")
+        floor_result = floor.upsert_floor(db, directory=str(db.parent))
+        _say(
+            "floor: " + ", ".join(f"{k} {v:,}/s" for k, v in floor_result["entities_per_s"].items())
+        )
     os.sync()  # the server's dirty pages must not be written back during the baseline
     time.sleep(1)
     _say("raw SQLite baseline again …")
@@ -546,7 +564,8 @@ def main(argv: list[str] | None = None) -> int:
         "baseline": base,
         "scenarios": scenarios,
         "targets": verdicts(scenarios),
-        "ratios": baseline_ratios(scenarios, base),
+        "ratios": baseline_ratios(scenarios, base, floor_result),
+        "floor": floor_result,
         "warnings": warnings,
     }
     _say(f"done in {elapsed:.0f} s")

@@ -16,7 +16,12 @@ import orjson
 
 from hyperville.ngsild import qlang
 from hyperville.store.base import EntityQuery, QueryResult
-from hyperville.store.indexing import MAX_COMPOUND_DEPTH, encode_scalar, index_key
+from hyperville.store.indexing import (
+    MAX_COMPOUND_DEPTH,
+    UNINDEXED_MEMBERS,
+    encode_scalar,
+    index_key,
+)
 from hyperville.store.sqlite_names import NameTable
 from hyperville.store.sqlite_plan import TENANT_CONDITION, Condition, Driver, plan
 
@@ -105,7 +110,7 @@ class _QCompiler:
         path, op, value = node.path, node.op, node.value
         if (
             path.attr in ENTITY_MEMBERS
-            or any(sub in ENTITY_MEMBERS for sub in path.sub_attrs)  # not indexed
+            or any(sub in UNINDEXED_MEMBERS for sub in path.sub_attrs)
             or op in ("!=", "!~=")  # per-instance negations: no index form
             or len(path.compound) > MAX_COMPOUND_DEPTH
             or any(step == "*" or step.isdigit() for step in path.compound)

@@ -6,6 +6,8 @@ import re
 import sqlite3
 from functools import lru_cache
 
+from hyperville.store.indexing import INDEX_LAYOUT, SUB, UNINDEXED_MEMBERS
+
 SCHEMA_VERSION = 2
 
 SCHEMA = """
@@ -95,4 +97,23 @@ def create_schema(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
     )
+    _align_index_layout(conn)
     conn.commit()
+
+
+def _align_index_layout(conn: sqlite3.Connection) -> None:
+    """Drop the index rows of instance members this version no longer indexes (observedAt,
+    indexed by earlier versions): queries never read them, writes would not update them."""
+    row = conn.execute("SELECT value FROM meta WHERE key='index_layout'").fetchone()
+    if row is not None and row[0] == INDEX_LAYOUT:
+        return
+    for member in UNINDEXED_MEMBERS:
+        suffix = SUB + member
+        conn.execute(
+            "DELETE FROM attr_values WHERE nid IN "
+            "(SELECT nid FROM names WHERE substr(iri, -?) = ?)",
+            (len(suffix), suffix),
+        )
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES('index_layout', ?)", (INDEX_LAYOUT,)
+    )
