@@ -356,3 +356,17 @@ def test_order_by_refuses_more_matches_than_it_sorts(api, monkeypatch):
         api.get(E, params={"type": "Bench", "orderBy": "name", "id": "urn:many:1"}).status_code
         == 200
     )
+
+
+def test_post_query_answers_come_from_the_cache_and_equal_get(graph) -> None:
+    """POST /entityOperations/query with one selector renders through the answer cache."""
+    cache = graph.app.state.compacted
+    body = {"type": "Query", "entities": [{"type": "Building"}], "q": 'name=="b2"'}
+    get = graph.get(E, params={"type": "Building", "q": 'name=="b2"'}).json()
+    hits = cache.hits
+    posted = graph.post("/ngsi-ld/v1/entityOperations/query", json=body)
+    assert posted.status_code == 200 and posted.json() == get
+    assert cache.hits == hits + 1  # the GET above compacted it: the POST took it from the cache
+    two = {"type": "Query", "entities": [{"type": "Building"}, {"id": "urn:B:1"}]}
+    both = graph.post("/ngsi-ld/v1/entityOperations/query", json=two).json()
+    assert [e["id"] for e in both] == ["urn:B:1", "urn:B:2"]  # urn:B:1 answered once

@@ -14,6 +14,7 @@ from hyperville.core.errors import BadRequestData, HypervilleError
 from hyperville.ngsild import codec
 from hyperville.ngsild.codec_expand import NGSILD_NULL_ONLY
 from hyperville.ngsild.context import Context
+from hyperville.store.base import QueryResult
 from hyperville.twin import BatchResult
 
 MAX_BATCH = 10_000
@@ -166,8 +167,7 @@ async def query_post(request: Request) -> Response:
     settings = _settings(request)
     who = caller(request)
     twin = _twin(request)
-    found: list[dict] = []
-    total = 0
+    results: list[QueryResult] = []
     for selector in selectors:
         selector_params = dict(params)
         if not isinstance(selector, dict):
@@ -179,12 +179,20 @@ async def query_post(request: Request) -> Response:
             selector_params, ctx, max_limit=settings.max_limit, default_limit=settings.default_limit
         )
         if twin.tenant_exists(who.tenant):
-            result = await anyio.to_thread.run_sync(twin.query, who.tenant, query)
-            seen = {e["id"] for e in found}
-            found.extend(e for e in result.entities if e["id"] not in seen)
-            total += result.total or 0
+            results.append(await anyio.to_thread.run_sync(twin.query, who.tenant, query))
         elif who.tenant:
             reading_caller(request)
+    total = sum(r.total or 0 for r in results)
+    found: QueryResult | list[dict] = []
+    if len(results) == 1:
+        found = results[0]  # its stored documents go through the compacted-answer cache
+    else:  # several selectors: an entity matched by two of them is answered once
+        seen: set[str] = set()
+        for result in results:
+            for entity in result.entities:
+                if entity["id"] not in seen:
+                    seen.add(entity["id"])
+                    found.append(entity)  # type: ignore[union-attr]
     headers = {"NGSILD-Results-Count": str(total)} if params.get("count") == "true" else None
     render_params = {k: params[k] for k in ("attrs", "pick", "omit", "lang") if k in params}
     for key in ("options", "format"):  # in the URL, or in the body
