@@ -5,6 +5,11 @@ the same store transaction as the current state: the instances stamped with the
 operation's ``now`` (``modifiedAt``) are the ones it wrote. Readings (ingestion, temporal
 provision) always go to history, and replace the current instance only when they are not
 older than it (observedAt), so a late reading never rolls the current state back.
+
+An entity's ``scope`` has a history too (CIM 009 4.5.6, the Temporal Representation of the
+Scope): each write that changes it records a Property whose value is the new scope list,
+under the core ``scope`` IRI, with observedAt a copy of modifiedAt; deleting the scope
+records a deletion (value ``[]``).
 """
 
 from __future__ import annotations
@@ -64,6 +69,30 @@ def deletion_instance(kind: str, now: str, dataset_id: str | None) -> dict:
     return instance
 
 
+def scope_instance(scope: list[str], now: str) -> dict:
+    """The history instance of an entity's scope as it is from ``now`` on (4.5.6)."""
+    return {
+        "type": "Property",
+        "value": list(scope),
+        "observedAt": now,
+        "createdAt": now,
+        "modifiedAt": now,
+    }
+
+
+def historize_scope(
+    tx: StoreTx, entity_id: str, before: list | None, after: list | None, now: str, *, deletions
+) -> None:
+    """Record a scope that the current operation set or changed; with ``deletions``, a
+    scope it removed (a deletion record whose value is the empty scope, ``[]``)."""
+    if after and after != before:
+        tx.append_history(entity_id, ops.SCOPE_IRI, [scope_instance(after, now)])
+    elif before and not after and deletions:
+        gone = deletion_instance("Property", now, None)
+        gone["value"] = []
+        tx.append_history(entity_id, ops.SCOPE_IRI, [gone])
+
+
 def write(
     tx: StoreTx, entity: dict, now: str, previous: dict | None = None, *, deletions: bool = False
 ) -> None:
@@ -104,7 +133,11 @@ def historize(
             written = [i for i in instances if i.get("modifiedAt") == now]
             if written:
                 tx.append_history(entity_id, iri, written)
+        historize_scope(tx, entity_id, None, entity.get("scope"), now, deletions=False)
         return
+    historize_scope(
+        tx, entity_id, previous.get("scope"), entity.get("scope"), now, deletions=deletions
+    )
     before = previous.get("attrs", {})
     if changed is None:
         changed = changed_attributes(before, attrs)
@@ -214,12 +247,16 @@ def temporal_upsert(tx: StoreTx, temporal: dict, now: str) -> tuple[bool, dict]:
         tx.put(fresh, is_new=True)  # first: its history rows need it stored
         previous = ops.snapshot(fresh)
         apply_readings(tx, fresh, readings, now)
+        historize_scope(tx, entity_id, None, fresh.get("scope"), now, deletions=False)
         tx.put(fresh, is_new=False, previous=previous)
         return True, fresh
     previous = ops.snapshot(existing)
     ops.merge_types(existing, temporal.get("type") or [])
     ops.merge_scope(existing, temporal.get("scope"))
     apply_readings(tx, existing, readings, now)
+    historize_scope(
+        tx, entity_id, previous.get("scope"), existing.get("scope"), now, deletions=False
+    )
     existing["modifiedAt"] = now
     tx.put(existing, is_new=False, previous=previous)
     return False, existing

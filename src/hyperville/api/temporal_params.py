@@ -12,6 +12,7 @@ from hyperville.core.errors import BadRequestData, InvalidRequest
 from hyperville.ngsild.context import Context
 from hyperville.store.base import HistoryQuery
 from hyperville.store.sqlite_history import iso_to_ms
+from hyperville.twin_ops import SCOPE_IRI
 
 TIMERELS = ("before", "after", "between")
 TIMEPROPERTIES = ("observedAt", "createdAt", "modifiedAt", "deletedAt")
@@ -47,15 +48,18 @@ class TemporalOptions:
     omit: frozenset[str] | None = None  # members to leave out
 
     def keeps(self, member: str) -> bool:
-        """Does the answer show this member (``id``, ``type``, ``scope`` or an IRI)?"""
+        """Does the answer show this member (``id``, ``type``, ``scope`` or an IRI)? The
+        scope's history (under the core scope IRI) is the ``scope`` member."""
+        if member == SCOPE_IRI:
+            member = "scope"
         if self.pick is not None and member not in self.pick:
             return False
         return self.omit is None or member not in self.omit
 
     @property
     def reads_attributes(self) -> bool:
-        """False when ``pick`` names core members only: no history to read."""
-        return self.pick is None or bool(self.pick - CORE_MEMBERS)
+        """False when ``pick`` names only id and type: no history to read."""
+        return self.pick is None or bool(self.pick - {"id", "type"})
 
 
 def parse_time(value: str | None, name: str) -> int:
@@ -134,8 +138,8 @@ def temporal_options(
         raise BadRequestData("pick and omit cannot be used together")
     if names and (pick is not None or omit is not None):
         raise BadRequestData("attrs cannot be used together with pick or omit")
-    if pick is not None:  # only the picked attributes are read
-        attrs = tuple(sorted(pick - CORE_MEMBERS))
+    if pick is not None:  # only the picked attributes (and the scope's history) are read
+        attrs = tuple(sorted(pick - CORE_MEMBERS)) + ((SCOPE_IRI,) if "scope" in pick else ())
     methods: tuple[str, ...] = ()
     period = None
     if fmt == "aggregatedValues":

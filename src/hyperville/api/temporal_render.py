@@ -43,7 +43,9 @@ def render(
     kinds: dict[str, str] | None = None,
 ) -> dict:
     """A temporal entity: the entity's id/type and its attributes' instances. An attribute
-    with no instance left (a page cut its time range) is shown empty, of type ``kinds[iri]``."""
+    with no instance left (a page cut its time range) is shown empty, of type ``kinds[iri]``.
+    The scope's instances (its history, under the core scope IRI) replace the current scope
+    list of the entity representation (4.5.6)."""
     out = _head(entity, ctx, opts)
     timeproperty = opts.history.timeproperty
     for iri, instances in history.items():
