@@ -177,6 +177,10 @@ def write_variables(out: Path, a: argparse.Namespace) -> Path:
         "context_source_port": a.context_source_port,
         "context_server_host": a.notify_host,
         "context_server_port": a.context_server_port,
+        # 058_* (MQTT notifications) connect to ${mqtt_broker_host}:1883 and, for the
+        # non-default port variants, to ${mqtt_broker_non_default_port}
+        "mqtt_broker_host": a.mqtt_host,
+        "mqtt_broker_non_default_port": a.mqtt_alt_port,
     }
     if a.core_context:
         values["core_context"] = a.core_context
@@ -349,6 +353,41 @@ def preflight(api: str, scopes: list[str]) -> list[str]:
     return notes
 
 
+def _port_open(host: str, port: int) -> bool:
+    import socket
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def start_alt_mqtt(a: argparse.Namespace, scopes: list[str]) -> tuple[subprocess.Popen | None, list[str]]:
+    """The MQTT TPs (058_*) start Mosquitto containers with docker; here they use the MQTT broker
+    on --mqtt-host:1883, plus, for 058_01_02/05, a loopback Mosquitto this script starts on
+    --mqtt-alt-port for the run (when the binary is on PATH and the port is free)."""
+    if "subscription" not in scopes or a.dryrun:
+        return None, []
+    notes = []
+    if not _port_open(a.mqtt_host, 1883):
+        notes.append(f"no MQTT broker on {a.mqtt_host}:1883 - the MQTT notification TPs (058_*) will fail")
+    if _port_open(a.mqtt_host, a.mqtt_alt_port):
+        return None, notes
+    exe = shutil.which("mosquitto")
+    if exe is None:
+        notes.append(f"no mosquitto binary: nothing listens on {a.mqtt_host}:{a.mqtt_alt_port}, "
+                     "058_01_02/05 (non-default MQTT port) will fail")
+        return None, notes
+    proc = subprocess.Popen([exe, "-p", str(a.mqtt_alt_port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        if _port_open("127.0.0.1", a.mqtt_alt_port) or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    print(f"started mosquitto on 127.0.0.1:{a.mqtt_alt_port} (pid {proc.pid}) for the non-default port MQTT TPs")
+    return proc, notes
+
+
 # --------------------------------------------------------------------------- main
 
 def parse_scopes(values: list[str]) -> list[str]:
@@ -388,6 +427,12 @@ def main() -> int:
                     help="mock context source port, advertised as registration endpoints (default %(default)s)")
     ap.add_argument("--context-server-port", type=int, default=8087,
                     help="mock @context server port (default %(default)s)")
+    ap.add_argument("--mqtt-host", default="127.0.0.1",
+                    help="MQTT broker the MQTT notification TPs (058_*) subscribe to on port 1883 and "
+                         "put in their mqtt:// endpoints; the broker must reach it (default %(default)s)")
+    ap.add_argument("--mqtt-alt-port", type=int, default=1884,
+                    help="the 'non-default' MQTT port of 058_01_02/05; a loopback mosquitto is started "
+                         "there for the subscription scope if none listens (default %(default)s)")
     ap.add_argument("--core-context", default=None,
                     help="override the suite's core_context variable (only the jsonldContext TPs use it)")
     ap.add_argument("--suite-context", default=None, help="override ngsild_test_suite_context (rarely needed)")
@@ -452,6 +497,8 @@ def main() -> int:
     if a.prepare:
         return 0
     notes = [] if a.dryrun else preflight(api, scopes)
+    alt_mqtt, mqtt_notes = start_alt_mqtt(a, scopes)
+    notes += mqtt_notes
     for n in notes:
         print(f"WARNING: {n}")
 
@@ -459,7 +506,8 @@ def main() -> int:
     rows = []
     all_failures = []
     results = {}
-    for name in scopes:
+
+    def run_one(name: str) -> None:
         paths = SCOPES[name][1]
         print(f"\n== {name}: robot {' '.join(paths)}", flush=True)
         xml_path, secs, rc = run_scope(name, paths, a, suite, out, varfile)
@@ -474,6 +522,14 @@ def main() -> int:
               f"({secs:.0f}s){'  ERROR: ' + r['error'] if r['error'] else ''}", flush=True)
         for f in r["failures"]:
             all_failures.append((name, f))
+
+    try:
+        for name in scopes:
+            run_one(name)
+    finally:
+        if alt_mqtt is not None:
+            alt_mqtt.terminate()
+            alt_mqtt.wait(10)
 
     tot = [sum(r[i] for r in rows) for i in (1, 2, 3, 4, 5, 6)]
     header = ("scope", "TPs", "TPs all-pass", "tests", "passed", "failed", "skipped", "pass %", "time")

@@ -64,7 +64,10 @@ def test_create_then_retrieve(api):
             ),
             "geoproperty must be one of",
         ),
-        (_sub(notification={"endpoint": {"uri": "ftp://h/n"}}), "only http:// and https://"),
+        (
+            _sub(notification={"endpoint": {"uri": "ftp://h/n"}}),
+            "only http://, https://, mqtt:// and mqtts://",
+        ),
     ],
 )
 def test_bad_subscriptions_are_refused_with_a_precise_reason(api, body, detail):

@@ -118,12 +118,12 @@ ENDPOINT = {"uri": "http://127.0.0.1:9/notify"}
             "notification.attributes cannot be used with pick or omit",
         ),
         (
-            _sub(notification={"endpoint": {"uri": "mqtt://127.0.0.1:1883/t"}}),
-            "only http:// and https:// endpoints",
+            _sub(notification={"endpoint": {"uri": "mqtt://127.0.0.1:1883"}}),
+            "names no topic",
         ),
         (
             _sub(notification={"endpoint": {"uri": "file:///etc/passwd"}}),
-            "only http:// and https:// endpoints",
+            "only http://, https://, mqtt:// and mqtts:// endpoints",
         ),
         (_sub(notification={"endpoint": {"uri": "notify"}}), "uri must be a URI"),
         (

@@ -62,6 +62,34 @@ def test_changes_from_the_entity_before():
     assert entity_change("delete", None, before).deleted == {VOCAB + "free", VOCAB + "name"}
 
 
+def test_a_dropped_dataset_instance_is_a_deletion_not_an_update():
+    french = "urn:ngsi-ld:Dataset:fr"
+    two = {**_prop("Gare"), "datasetId": french}
+    before = _entity(T0, name=_prop("Gare"))
+    before["attrs"][VOCAB + "name"].append(two)
+    after = _entity(T1, name=_prop("Gare"))
+    change = entity_change("update", after, before)
+    assert change.dropped == {VOCAB + "name": {french}}
+    assert change.updated == set() and change.deleted == set()
+    assert change.removed() == {VOCAB + "name"}
+    assert (
+        _compiled(notificationTrigger=["attributeUpdated"]).triggered(
+            "update", after["id"], after, before
+        )
+        is None
+    )
+    sub = _compiled(notificationTrigger=["attributeDeleted"], notification={"sysAttrs": True})
+    fired = sub.triggered("update", after["id"], after, before)
+    [shown] = render_event(sub, ("update", after["id"], after, before, fired), None)
+    kept, null = shown["name"]
+    assert kept["value"] == "Gare" and "datasetId" not in kept
+    assert null["value"] == "urn:ngsi-ld:null" and null["datasetId"] == french
+    assert null["deletedAt"] and null["createdAt"] == T0
+    changed = _entity(T1, name=_prop("Gare SNCF", T0, T1))
+    both = entity_change("update", changed, before)
+    assert both.updated == {VOCAB + "name"} and both.dropped == {VOCAB + "name": {french}}
+
+
 def test_watched_attributes_triggers_and_q():
     sub = _compiled(watchedAttributes=["free"], q="free<5")
     entity_id = "urn:ngsi-ld:OffStreetParking:p1"

@@ -133,6 +133,33 @@ def test_entity_created_and_deleted_triggers(server, receiver):
     _unsubscribe(server, sub_id)
 
 
+def test_deleting_one_dataset_instance_fires_attribute_deleted(server, receiver):
+    """4.5.5: the deleted instance is notified with its datasetId and urn:ngsi-ld:null, next
+    to the instances the attribute keeps (ETSI 046_22_06/07)."""
+    french = "urn:ngsi-ld:Dataset:french-name"
+    names = [
+        {"type": "Property", "value": "Gare"},
+        {"type": "Property", "value": "Gare de Bolbec", "datasetId": french},
+    ]
+    entity = _entity(name=names)
+    watch = {"watchedAttributes": ["name"], "notificationTrigger": ["attributeDeleted"]}
+    normalized = _subscribe(server, receiver.url, **watch)
+    key_values = _subscribe(server, receiver.url, **watch, notification={"format": "keyValues"})
+    _create(server, entity)
+    _patch(server, entity["id"], {"name": {"type": "Property", "value": "Gare SNCF"}})
+    assert receiver.none_within(0.5)  # an update deletes nothing
+    url = f"{server.ngsi_ld}/entities/{entity['id']}/attrs/name?datasetId={french}"
+    assert httpx.delete(url).status_code == 204
+    got = {n.body["subscriptionId"]: n.body["data"][0] for n in (receiver.next(), receiver.next())}
+    assert sorted(got[normalized]["name"], key=lambda i: "datasetId" in i) == [
+        {"type": "Property", "value": "Gare SNCF"},
+        {"type": "Property", "value": "urn:ngsi-ld:null", "datasetId": french},
+    ]
+    shown = got[key_values]["name"]
+    assert shown == {"dataset": {"@none": "Gare SNCF", french: "urn:ngsi-ld:null"}}
+    _unsubscribe(server, normalized, key_values)
+
+
 def test_throttling_drops_notifications_inside_the_period(server, receiver):
     sub_id = _subscribe(server, receiver.url, throttling=30)
     entity = _entity()

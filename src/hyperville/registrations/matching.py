@@ -8,7 +8,9 @@ one compiled registration.
 
 RegistrationInfo matching: an ``information`` item matches when its ``entities`` (absent:
 any entity) hold one whose type and id fit the filter, and its ``propertyNames`` /
-``relationshipNames`` (both absent: every attribute) share a name with ``attrs``. ``q`` and
+``relationshipNames`` (both absent: every attribute) share a name with ``attrs``; a
+registration matches when one of its items does (:meth:`RegistrationFilter.relevant_information`
+lists them). ``q`` and
 ``csf`` are evaluated on the context source properties (and ``endpoint``, ``mode``…) as if
 they were the Properties of an entity; the geo-query on ``location`` (or the
 ``observationSpace`` / ``operationSpace`` it names); the temporal query on
@@ -191,6 +193,17 @@ class RegistrationFilter:
             if not isinstance(shape, dict) or not self.geo.matches(shape):  # type: ignore[attr-defined]
                 return False
         return self.temporal is None or self.temporal.holds(reg.doc)
+
+    def relevant_information(self, reg: CompiledRegistration) -> list[dict]:
+        """The ``information`` items of ``reg`` that fit the entities and attributes asked
+        for (all of them when the filter names neither): a csource notification shows only
+        those (5.11.7)."""
+        items = reg.doc.get("information", [])
+        if not (self.selectors or self.attrs):
+            return list(items)
+        return [
+            item for item, info in zip(items, reg.information, strict=True) if self._info_fits(info)
+        ]
 
     def _info_fits(self, info: InfoItem) -> bool:
         if self.selectors and info.entities is not None:

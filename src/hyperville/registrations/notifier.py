@@ -6,10 +6,14 @@ subscription of the tenant it compares whether the registration matched before a
 the change, and sends ``{"type": "ContextSourceNotification", "triggerReason":
 "newlyMatching" | "updated" | "noLongerMatching", "data": [registrations]}``. A new or
 updated subscription is sent every registration it matches (``newlyMatching``); one with a
-``timeInterval`` is sent them every interval. The registrations are shown in the
-subscription's ``jsonldContext`` (else its @context).
+``timeInterval`` is sent them on creation and every interval, even when none matches (an
+empty ``data``: the subscriber learns that nothing is registered). Each registration shows
+only its ``information`` items that the subscription selects (5.11.7), except in a
+``noLongerMatching`` notification, where none does: it is shown whole. The registrations are
+shown in the subscription's ``jsonldContext`` (else its @context).
 
-Delivery reuses :mod:`hyperville.subscriptions.delivery` (the HTTP POST and the
+Delivery reuses :mod:`hyperville.subscriptions.delivery` and ``mqtt_publish`` (the HTTP POST
+or the MQTT publication, and the
 ``notification_allowed_hosts`` check); notifications of one subscription go out one at a
 time, in order, and each updates its ``notification`` counters (``timesSent``,
 ``lastSuccess``…), which are then written back to the store.
@@ -34,6 +38,8 @@ from hyperville.registrations.matching import CompiledRegistration
 from hyperville.store.base import DEFAULT_TENANT
 from hyperville.subscriptions.delivery import CONTEXT_REL, AllowedHosts, post, record_delivery
 from hyperville.subscriptions.model import now_iso
+from hyperville.subscriptions.mqtt_publish import MqttPublisher, publish_notification
+from hyperville.subscriptions.mqtt_target import is_mqtt
 
 log = logging.getLogger(__name__)
 TICK_S = 0.5
@@ -47,7 +53,7 @@ def notification_request(
     """The body and headers of a ContextSourceNotification of ``data``."""
     endpoint = sub.doc["notification"]["endpoint"]
     ctx = sub.notify_context
-    shown = [model.render(r.doc, r.context, ctx, sys_attrs=False) for r in data]
+    shown = [model.render(_relevant(sub, r, reason), r.context, ctx, sys_attrs=False) for r in data]
     body: dict = {
         "id": f"urn:ngsi-ld:Notification:{uuid.uuid4().hex}",
         "type": "ContextSourceNotification",
@@ -69,6 +75,16 @@ def notification_request(
     for item in endpoint.get("receiverInfo", ()):
         headers[item["key"]] = item["value"]
     return orjson.dumps(body), headers
+
+
+def _relevant(sub: CompiledCsourceSubscription, reg: CompiledRegistration, reason) -> dict:
+    """The registration as the subscription is shown it: its matching ``information`` only."""
+    if reason == "noLongerMatching":
+        return reg.doc
+    kept = sub.selects.relevant_information(reg)
+    if len(kept) == len(reg.doc.get("information", ())):
+        return reg.doc
+    return {**reg.doc, "information": kept}
 
 
 def trigger_reason(before: bool, after: bool) -> str | None:
@@ -102,6 +118,7 @@ class CsourceNotifier:
         self._tasks: set[asyncio.Task] = set()
         self._due: dict[tuple[str, str], float] = {}
         self._ticker: asyncio.Task | None = None
+        self.mqtt = MqttPublisher(timeout_s)
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False)
@@ -117,6 +134,7 @@ class CsourceNotifier:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        await self.mqtt.close()
 
     # -- what to send -------------------------------------------------------------------------
     def registration_changed(
@@ -134,14 +152,18 @@ class CsourceNotifier:
                 self._send(sub, [after or before], reason)  # type: ignore[list-item]
 
     def subscription_changed(self, sub: CompiledCsourceSubscription) -> None:
-        """A subscription was created or updated: send what it matches now."""
+        """A subscription was created or updated: send what it matches now (a periodic one:
+        even nothing, as every interval)."""
         self._due.pop((sub.tenant, sub.id), None)
-        if sub.time_interval_s is not None:
+        periodic = sub.time_interval_s is not None
+        if periodic:
             self._due[(sub.tenant, sub.id)] = time.monotonic() + sub.time_interval_s
         if sub.live(time.time()):
             matching = [r for r in self.registrations(sub.tenant) if sub.selects.matches(r)]
             if matching:
                 self._send(sub, matching, "newlyMatching")
+            elif periodic:
+                self._send(sub, [], None)
 
     def forget(self, tenant: str, sub_id: str) -> None:
         self._due.pop((tenant, sub_id), None)
@@ -149,6 +171,7 @@ class CsourceNotifier:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
+            self.mqtt.reap()  # broker connections idle too long
             now, wall = time.monotonic(), time.time()
             for (tenant, sub_id), due in list(self._due.items()):
                 if due > now:
@@ -158,8 +181,8 @@ class CsourceNotifier:
                     self._due.pop((tenant, sub_id), None)
                     continue
                 self._due[(tenant, sub_id)] = now + sub.time_interval_s
-                matching = [r for r in self.registrations(tenant) if sub.selects.matches(r)]
-                if sub.live(wall) and matching:
+                if sub.live(wall):
+                    matching = [r for r in self.registrations(tenant) if sub.selects.matches(r)]
                     self._send(sub, matching, None)
 
     # -- delivery -----------------------------------------------------------------------------
@@ -176,8 +199,11 @@ class CsourceNotifier:
         async with lock:  # one subscription's notifications go out in order
             if self._client is None:
                 return
-            uri = sub.doc["notification"]["endpoint"]["uri"]
-            error = await post(self._client, uri, body, headers, self.allowed)
+            endpoint = sub.doc["notification"]["endpoint"]
+            if is_mqtt(endpoint["uri"]):
+                error = await publish_notification(self.mqtt, endpoint, body, headers, self.allowed)
+            else:
+                error = await post(self._client, endpoint["uri"], body, headers, self.allowed)
             self._count(sub, error)
             try:
                 await self.on_counters(sub)

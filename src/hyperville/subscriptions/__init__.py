@@ -5,6 +5,9 @@
 - :mod:`.matching` — a subscription compiled for matching twin changes (entity selectors,
   watched attributes, triggers, ``q``, ``geoQ``, ``scopeQ``).
 - :mod:`.delivery` — notification bodies and HTTP delivery, with the allowed-hosts check.
+- :mod:`.mqtt_target` — MQTT endpoints (``mqtt://``, ``mqtts://``, ``notifierInfo``): checks,
+  and the URI shown without its password.
+- :mod:`.mqtt_publish` — MQTT delivery over one connection per broker.
 - :mod:`.notifier` — the change listener, the bounded queue and the delivery worker.
 - :mod:`.service` — the subscriptions of every tenant: store, memory index, CRUD.
 """

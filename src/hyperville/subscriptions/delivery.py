@@ -1,4 +1,5 @@
-"""Notification bodies (CIM 009 5.3.1) and their HTTP delivery (6.3.x, 5.11).
+"""Notification bodies (CIM 009 5.3.1) and their HTTP delivery (6.3.x, 5.11); MQTT
+delivery is in :mod:`.mqtt_publish`.
 
 A notification is ``{"id", "type": "Notification", "subscriptionId", "notifiedAt",
 "data": [entities]}``; the entities are compacted with the subscription's ``jsonldContext``
@@ -132,6 +133,33 @@ def _deleted_entity(sub: Compiled, entity_id: str, previous: dict | None, at: st
     return out
 
 
+def _show_dropped(
+    sub: Compiled, out: dict, iri: str, old: list[dict], dropped: set, show: bool, at: str
+) -> None:
+    """Add to the notified attribute ``iri`` its deleted instances (``dropped`` datasetIds,
+    None for the default instance), each with the value ``urn:ngsi-ld:null`` (4.5.5)."""
+    options, name = sub.options, sub.notify_context.compact_iri(iri)
+    gone = [i for i in old if i.get("datasetId") in dropped]
+    shown = out.get(name)
+    if options.fmt in ("keyValues", "simplified"):
+        if not (isinstance(shown, dict) and isinstance(shown.get("dataset"), dict)):
+            kept = [i for i in old if i.get("datasetId") not in dropped]
+            key = kept[0].get("datasetId", "@none") if len(kept) == 1 else "@none"
+            shown = {"dataset": {} if shown is None else {key: shown}}
+        for instance in gone:
+            shown["dataset"][instance.get("datasetId", "@none")] = NULL_URI
+        out[name] = shown
+        return
+    instances = shown if isinstance(shown, list) else [] if shown is None else [shown]
+    for instance in gone:
+        was = _previous_value(instance, sub.notify_context.compact_iri)
+        null = _null_attribute(instance, options.fmt, was, show, options.sys_attrs, at)
+        if "datasetId" in instance:
+            null["datasetId"] = instance["datasetId"]  # type: ignore[index]
+        instances.append(null)
+    out[name] = instances[0] if len(instances) == 1 else instances
+
+
 def render_event(sub: Compiled, event: Event, cache: dict | None) -> list[dict]:
     """The entities (compacted; with ``flat`` joins, the linked ones too) of one change.
 
@@ -155,8 +183,11 @@ def render_event(sub: Compiled, event: Event, cache: dict | None) -> list[dict]:
     out = rendered[0]
     before = (previous or {}).get("attrs", {})
     if show or "attributeDeleted" in sub.triggers:
-        for iri in sorted(change.deleted):
+        for iri in sorted(change.removed()):
             if iri not in (sub.watched or {iri}) or iri not in (options.attrs or {iri}):
+                continue
+            if iri in change.dropped:
+                _show_dropped(sub, out, iri, before[iri], change.dropped[iri], show, at)
                 continue
             old = (before.get(iri) or [{}])[0]
             was = _previous_value(old, ctx.compact_iri)
@@ -203,8 +234,12 @@ def request_of(sub: Compiled, data: list[dict]) -> tuple[bytes, dict[str, str]]:
 async def post(
     client: httpx.AsyncClient, uri: str, body: bytes, headers: dict, allowed: AllowedHosts
 ) -> str | None:
-    """POST a notification; None on a 2xx answer, else why it failed."""
-    host = urlsplit(uri).hostname or ""
+    """POST a notification; None on a 2xx answer, else why it failed (an ``mqtt://``
+    endpoint is published by the notifier: :mod:`.mqtt_publish`, not here)."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{parts.scheme}:// endpoints are not supported for these notifications"
+    host = parts.hostname or ""
     if not await allowed.allows(host):
         return f"host {host} is not in notification_allowed_hosts"
     try:

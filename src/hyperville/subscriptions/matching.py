@@ -51,14 +51,25 @@ def _type_holds(node: object, types: frozenset[str]) -> bool:
 
 @dataclass
 class Change:
-    """Attributes (IRIs) an entity change created, updated and deleted."""
+    """Attributes (IRIs) an entity change created, updated and deleted; ``dropped``: the
+    instances (datasetIds, None for the default one) deleted from an attribute that keeps
+    others, which fire ``attributeDeleted`` too (4.5.5)."""
 
     created: set[str] = field(default_factory=set)
     updated: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
+    dropped: dict[str, set[str | None]] = field(default_factory=dict)
 
     def touched(self) -> set[str]:
-        return self.created | self.updated | self.deleted
+        return self.created | self.updated | self.deleted | set(self.dropped)
+
+    def removed(self) -> set[str]:
+        """Attributes deleted whole or in part (some of their instances)."""
+        return self.deleted | set(self.dropped)
+
+
+def _by_dataset(instances: list[dict]) -> dict[str | None, dict]:
+    return {i.get("datasetId"): i for i in instances}
 
 
 def entity_change(kind: str, entity: dict | None, previous: dict | None) -> Change:
@@ -69,12 +80,17 @@ def entity_change(kind: str, entity: dict | None, previous: dict | None) -> Chan
         return Change(created=set(after))
     if previous is not None:
         before = previous.get("attrs", {})
-        common = set(after) & set(before)
-        return Change(
-            created=set(after) - set(before),
-            updated={iri for iri in common if after[iri] != before[iri]},
-            deleted=set(before) - set(after),
-        )
+        change = Change(created=set(after) - set(before), deleted=set(before) - set(after))
+        for iri in set(after) & set(before):
+            if after[iri] == before[iri]:
+                continue
+            now, then = _by_dataset(after[iri]), _by_dataset(before[iri])
+            gone = set(then) - set(now)
+            if gone:
+                change.dropped[iri] = gone
+            if any(then.get(key) != instance for key, instance in now.items()):
+                change.updated.add(iri)  # an instance added or changed, not only dropped
+        return change
     stamp = (entity or {}).get("modifiedAt")
     change = Change()
     for iri, instances in after.items():
@@ -158,7 +174,7 @@ class Compiled:
             "entityUpdated": kind in ("update", "replace") and bool(relevant),
             "attributeCreated": bool(relevant & change.created) and kind != "delete",
             "attributeUpdated": bool(relevant & change.updated),
-            "attributeDeleted": bool(relevant & change.deleted),
+            "attributeDeleted": bool(relevant & change.removed()),
         }
         if not any(fired[t] for t in self.triggers):
             return None

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from hyperville.core.errors import BadRequestData
 from hyperville.ngsild.codec import check_name
 from hyperville.ngsild.context import Context
+from hyperville.subscriptions.mqtt_target import check_notifier_info, is_mqtt, parse_target, redact
 
 ID_PREFIX = "urn:ngsi-ld:Subscription:"
 TRIGGERS = (
@@ -101,22 +102,30 @@ def check_endpoint(endpoint: object) -> None:
     unknown = set(endpoint) - {"uri", "accept", "receiverInfo", "notifierInfo"}
     if unknown:
         raise BadRequestData(f"unknown notification.endpoint member(s): {', '.join(unknown)}")
-    uri = _uri(endpoint.get("uri"), "notification.endpoint.uri")
+    uri = endpoint.get("uri")
+    if not isinstance(uri, str) or not _URI.match(uri):
+        shown = redact(uri) if isinstance(uri, str) else uri
+        raise BadRequestData(f"notification.endpoint.uri must be a URI, not {shown!r}")
+    for member in ("receiverInfo", "notifierInfo"):
+        if member in endpoint:
+            _key_values(endpoint[member], f"notification.endpoint.{member}")
+    if "notifierInfo" in endpoint:
+        check_notifier_info(endpoint["notifierInfo"])
     parts = urlsplit(uri)
-    if parts.scheme.lower() not in SCHEMES or not parts.hostname:
+    if is_mqtt(uri):
+        parse_target(uri, endpoint.get("notifierInfo"))
+    elif parts.scheme.lower() not in SCHEMES or not parts.hostname:
         raise BadRequestData(
-            f"notification.endpoint.uri {uri!r}: only http:// and https:// endpoints with a "
-            "host are supported"
+            f"notification.endpoint.uri {uri!r}: only http://, https://, mqtt:// and mqtts:// "
+            "endpoints with a host are supported"
         )
     try:
         parts.port  # noqa: B018 - raises on a port out of range
     except ValueError:
-        raise BadRequestData(f"notification.endpoint.uri {uri!r} has an invalid port") from None
+        shown = redact(uri)
+        raise BadRequestData(f"notification.endpoint.uri {shown!r} has an invalid port") from None
     if "accept" in endpoint and endpoint["accept"] not in ACCEPTS:
         raise BadRequestData(f"notification.endpoint.accept must be one of {', '.join(ACCEPTS)}")
-    for member in ("receiverInfo", "notifierInfo"):
-        if member in endpoint:
-            _key_values(endpoint[member], f"notification.endpoint.{member}")
 
 
 def check_notification(notification: object) -> None:
@@ -281,12 +290,34 @@ def apply_fragment(doc: dict, fragment: dict, ctx: Context, stored_ctx: Context)
             updated.pop(name, None)
         elif name == "notification":
             kept = {k: doc["notification"][k] for k in COUNTERS if k in doc["notification"]}
-            updated["notification"] = {**given["notification"], **kept}
+            updated["notification"] = _keep_password(
+                {**given["notification"], **kept}, doc["notification"]
+            )
         else:
             updated[name] = given[name]
     updated["modifiedAt"] = now_iso()
     check_document(updated, now=datetime.now(UTC), check_expiry="expiresAt" in fragment)
     return updated
+
+
+def _keep_password(notification: dict, stored: dict) -> dict:
+    """A fragment that sends back the endpoint as shown (password ``***``) keeps the stored
+    password."""
+    uri, before = notification["endpoint"]["uri"], stored["endpoint"]["uri"]
+    if uri != before and uri == redact(before):
+        notification["endpoint"] = {**notification["endpoint"], "uri": before}
+    return notification
+
+
+def _shown_endpoint(doc: dict) -> dict:
+    notification = doc.get("notification")
+    if not isinstance(notification, dict) or "endpoint" not in notification:
+        return doc
+    uri = notification["endpoint"].get("uri", "")
+    if redact(uri) == uri:
+        return doc
+    endpoint = {**notification["endpoint"], "uri": redact(uri)}
+    return {**doc, "notification": {**notification, "endpoint": endpoint}}
 
 
 def status(doc: dict, now: datetime) -> str:
@@ -299,9 +330,10 @@ def status(doc: dict, now: datetime) -> str:
 
 
 def render(doc: dict, stored_ctx: Context, ctx: Context, *, sys_attrs: bool) -> dict:
-    """The subscription as a requester with ``ctx`` sees it (5.8.3): names in its @context."""
+    """The subscription as a requester with ``ctx`` sees it (5.8.3): names in its @context,
+    the password of an MQTT endpoint masked."""
     shown = {k: v for k, v in doc.items() if k != "@context" and (sys_attrs or k not in SYSTEM)}
-    shown = translate(shown, stored_ctx, ctx)
+    shown = translate(_shown_endpoint(shown), stored_ctx, ctx)
     shown["status"] = status(doc, datetime.now(UTC))
     return shown
 

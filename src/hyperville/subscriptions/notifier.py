@@ -12,8 +12,10 @@ for one subscription go out as one notification (the latest state of each entity
 subscription has its own lane: a bounded deque (``LANE_MAX`` notifications, beyond which
 they are dropped and counted) and at most one delivery at a time, so a slow or dead endpoint
 delays only its own subscription; at most ``DELIVERIES_MAX`` are in flight in all, each
-bounded by the ``notification_timeout_s`` setting. A ticker sends the periodic
-(``timeInterval``) notifications.
+bounded by the ``notification_timeout_s`` setting. Endpoints are POSTed to (http, https) or
+published to an MQTT broker (mqtt, mqtts: :mod:`.mqtt_publish`, one connection per broker).
+A ticker sends the periodic (``timeInterval``) notifications and closes idle MQTT
+connections.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from hyperville.subscriptions.delivery import (
     request_of,
 )
 from hyperville.subscriptions.matching import Change, Compiled
+from hyperville.subscriptions.mqtt_publish import MqttPublisher, publish_notification
+from hyperville.subscriptions.mqtt_target import is_mqtt
 
 log = logging.getLogger(__name__)
 LANE_MAX = 100
@@ -87,6 +91,7 @@ class Notifier:
         self._tasks: list[asyncio.Task] = []
         self._client: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
+        self.mqtt = MqttPublisher(timeout_s)
 
     # -- the index the listener reads -------------------------------------------------------
     def index(self, tenant: str, subscriptions: tuple[Compiled, ...]) -> None:
@@ -154,6 +159,7 @@ class Notifier:
                 await task
         if self._client is not None:
             await self._client.aclose()
+        await self.mqtt.close()
 
     # -- matching and rendering -----------------------------------------------------------------
     async def _drain_changes(self) -> None:
@@ -196,6 +202,7 @@ class Notifier:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
+            self.mqtt.reap()
             now, wall = time.monotonic(), time.time()
             for subs in list(self.by_tenant.values()):
                 for sub in subs:
@@ -247,9 +254,14 @@ class Notifier:
             sub = self.find(tenant, sub_id)
             if sub is None:
                 return
-            uri = sub.doc["notification"]["endpoint"]["uri"]
+            endpoint = sub.doc["notification"]["endpoint"]
             async with self._slots:
-                error = await post(self._client, uri, body, headers, self.allowed)
+                if is_mqtt(endpoint["uri"]):
+                    error = await publish_notification(
+                        self.mqtt, endpoint, body, headers, self.allowed
+                    )
+                else:
+                    error = await post(self._client, endpoint["uri"], body, headers, self.allowed)
             self._count(self.find(tenant, sub_id) or sub, error)
 
     def _count(self, sub: Compiled, error: str | None) -> None:
