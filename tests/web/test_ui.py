@@ -110,8 +110,12 @@ def browser():
 
 def open_screen(browser, server, *, routes=(), path="/"):
     """A new page on the screen, ready; ``problems`` collects console errors, page errors and
-    any request that would leave this machine (answered by ``routes`` or refused)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 850})
+    any request that would leave this machine (answered by ``routes`` or refused).
+
+    The page's Content-Security-Policy is bypassed here: Playwright's ``wait_for_function``
+    evaluates strings, which the policy forbids; the screen itself runs under its policy in
+    :func:`test_the_screen_runs_under_its_content_security_policy`."""
+    context = browser.new_context(viewport={"width": 1400, "height": 850}, bypass_csp=True)
     problems: list[str] = []
 
     def outside(route):
@@ -153,6 +157,35 @@ def test_page_loads_without_console_errors(page):
     assert page.evaluate("window.hyperville.store.size('lights')") > 100
     _shot(page, "home")
     assert page.problems == []
+
+
+def test_the_screen_runs_under_its_content_security_policy(server, browser):
+    """No script, style, image, worker or fetch of the screen is refused by its policy."""
+    context = browser.new_context(viewport={"width": 1400, "height": 850})
+    context.route(lambda url: not url.startswith(server.url), lambda route: route.abort())
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.add_init_script(  # injected by the browser, not subject to the page's policy
+        "window.__violations = [];"
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    answer = page.goto(server.url + "/")
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    deadline = time.monotonic() + 20
+    ready = "Boolean(window.hyperville && window.hyperville.ready && "
+    ready += "document.querySelectorAll('.cluster.lights').length > 0)"
+    while not page.evaluate(ready):  # evaluate goes through the debugger: no eval in the page
+        assert time.monotonic() < deadline, problems
+        page.wait_for_timeout(100)
+    page.locator(f'.parking-label[data-id="{PARK}"]').click()  # the detail and its chart
+    page.locator('#detail figure[data-attr="availableSpotNumber"] svg.chart').wait_for()
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__violations") == []
+    assert problems == []
+    context.close()
 
 
 def test_layers_toggle(page):

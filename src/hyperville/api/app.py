@@ -19,6 +19,7 @@ from hyperville.api import subscriptions as subscriptions_api
 from hyperville.api import twin_report as twin_report_api
 from hyperville.api.problems import EXCEPTION_HANDLERS
 from hyperville.api.query_params import RejectUnknownParameters
+from hyperville.api.security_headers import SecurityHeaders, content_security_policy
 from hyperville.ngsild.compacted import CompactedCache
 from hyperville.ngsild.context import ContextResolver
 from hyperville.registrations.service import RegistryService
@@ -27,6 +28,7 @@ from hyperville.store.base import EntityStore
 from hyperville.subscriptions.service import SubscriptionService
 from hyperville.twin import Twin
 from hyperville.web import ui
+from hyperville.web.basemap import basemap
 from hyperville.web.landing import home
 
 log = logging.getLogger(__name__)
@@ -181,6 +183,7 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
     )
     app.router.redirect_slashes = False
     app.add_middleware(RejectUnknownParameters)
+    app.add_middleware(SecurityHeaders, csp=content_security_policy(basemap(settings)))
     app.state.settings = settings
     app.state.twin = Twin(the_store)
     app.state.compacted = CompactedCache(settings.answer_cache_mb * 1024 * 1024)
