@@ -50,6 +50,8 @@ ANALYZE_MIN_INTERVAL_S = 5.0  # sampled (analysis_limit): 3-7 ms at 100k entitie
 CHECKPOINT_INTERVAL_S = 1.0
 WAL_TRUNCATE_BYTES = 256 * 1024 * 1024
 WAL_KEPT_BYTES = 64 * 1024 * 1024  # a WAL started over is cut back to this size
+CATCH_UP_FRAMES = 2000  # at most ~8 MB left for the writer to copy itself
+CHECKPOINT_PASSES_MAX = 4
 T = TypeVar("T")
 _STOP = object()
 
@@ -339,7 +341,10 @@ class SQLiteStore(SQLiteSubscriptions, SQLiteRegistry, EntityStore):
         transaction begins with every frame copied: the WAL would grow until the blocking
         TRUNCATE below (measured: 220 MB in 3 s of partial updates, then a 1.9 s stall).
         So after each checkpoint the writer copies the frames written meanwhile itself,
-        between two batches (a few ms), and its next transaction starts the WAL over."""
+        between two batches, and its next transaction starts the WAL over. To keep that
+        serial part small, this thread first checkpoints again while the previous pass
+        left more than ``CATCH_UP_FRAMES`` new frames (each pass copies what the writer
+        appended during the one before)."""
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         configure(conn, synchronous=self.synchronous)
         wal = Path(str(self.path) + "-wal")
@@ -351,6 +356,17 @@ class SQLiteStore(SQLiteSubscriptions, SQLiteRegistry, EntityStore):
                     busy, frames, _copied = conn.execute(
                         f"PRAGMA wal_checkpoint({mode})"
                     ).fetchone()
+                    # copy what the writer appended meanwhile, while that is a lot: the
+                    # writer's own catch-up (serial with the writes) stays a few ms
+                    for _ in range(CHECKPOINT_PASSES_MAX):
+                        if busy or mode != "PASSIVE":
+                            break
+                        before = frames
+                        busy, frames, _copied = conn.execute(
+                            "PRAGMA wal_checkpoint(PASSIVE)"
+                        ).fetchone()
+                        if frames - before <= CATCH_UP_FRAMES:
+                            break
                     self.wal_frames = [*self.wal_frames[-9:], frames]
                     if not busy:
                         self._catch_up.set()
