@@ -5,38 +5,15 @@ on creation and every interval, even when nothing matches."""
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import httpx
 
-_numbers = itertools.count()
+from csource_client import register as _register
+from csource_client import subscribe as _subscribe
+
 STREETLIGHT = {"entities": [{"type": "Streetlight"}]}
 BUS = {"entities": [{"type": "Bus"}]}
-
-
-def _register(server, information: list[dict]) -> str:
-    body = {
-        "id": f"urn:ngsi-ld:ContextSourceRegistration:c{next(_numbers)}",
-        "type": "ContextSourceRegistration",
-        "information": information,
-        "endpoint": "http://lighting.example:1026",
-    }
-    created = httpx.post(f"{server.ngsi_ld}/csourceRegistrations", json=body)
-    assert created.status_code == 201, created.text
-    return body["id"]
-
-
-def _subscribe(server, uri: str, **members) -> str:
-    body = {
-        "type": "Subscription",
-        "entities": [{"type": "Streetlight"}],
-        "notification": {"endpoint": {"uri": uri}},
-        **members,
-    }
-    created = httpx.post(f"{server.ngsi_ld}/csourceSubscriptions", json=body)
-    assert created.status_code == 201, created.text
-    return created.headers["Location"].rsplit("/", 1)[1]
 
 
 def _delete(server, kind: str, *ids: str) -> None:
@@ -47,7 +24,7 @@ def _delete(server, kind: str, *ids: str) -> None:
 def test_only_the_matching_information_items_are_notified(server, receiver):
     sub_id = _subscribe(server, receiver.url)
     lamp = {"entities": [{"type": "Streetlight", "id": "urn:ngsi-ld:Streetlight:7"}]}
-    reg_id = _register(server, [STREETLIGHT, BUS, lamp])
+    reg_id = _register(server, information=[STREETLIGHT, BUS, lamp])
     got = receiver.next().body
     assert got["triggerReason"] == "newlyMatching" and got["data"][0]["id"] == reg_id
     assert got["data"][0]["information"] == [STREETLIGHT, lamp]  # not the Bus item
@@ -73,7 +50,7 @@ def test_watched_attributes_select_the_items_too(server, receiver):
     power = {**STREETLIGHT, "propertyNames": ["powerState"]}
     light = {**STREETLIGHT, "propertyNames": ["illuminance"]}
     any_attr = {"entities": [{"type": "Streetlight"}]}
-    reg_id = _register(server, [light, power, any_attr])
+    reg_id = _register(server, information=[light, power, any_attr])
     sub_id = _subscribe(server, receiver.url, watchedAttributes=["powerState"])
     got = receiver.next().body
     assert got["data"][0]["id"] == reg_id
@@ -91,7 +68,7 @@ def test_periodic_notifications_are_sent_even_when_nothing_matches(server, recei
     second = receiver.next(timeout_s=3.0).body
     assert second["data"] == [] and time.monotonic() - started >= 0.4
 
-    reg_id = _register(server, [BUS, STREETLIGHT])
+    reg_id = _register(server, information=[BUS, STREETLIGHT])
     for _ in range(3):  # a registration change is no periodic notification: the next one shows it
         got = receiver.next(timeout_s=3.0).body
         if got["data"]:
@@ -113,7 +90,7 @@ def test_periodic_notifications_are_sent_even_when_nothing_matches(server, recei
 def test_a_subscription_on_change_sends_nothing_when_nothing_matches(server, receiver):
     sub_id = _subscribe(server, receiver.url, entities=[{"type": "Hydrant"}])
     assert receiver.none_within(1.0)
-    reg_id = _register(server, [BUS, STREETLIGHT])
+    reg_id = _register(server, information=[BUS, STREETLIGHT])
     assert receiver.none_within(0.5)
     _delete(server, "csourceRegistrations", reg_id)
     _delete(server, "csourceSubscriptions", sub_id)

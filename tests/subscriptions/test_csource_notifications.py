@@ -4,37 +4,12 @@ newlyMatching / updated / noLongerMatching; counters are kept."""
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import httpx
 
-_numbers = itertools.count()
-
-
-def _register(server, **members) -> str:
-    body = {
-        "id": f"urn:ngsi-ld:ContextSourceRegistration:r{next(_numbers)}",
-        "type": "ContextSourceRegistration",
-        "information": [{"entities": [{"type": "Streetlight"}]}],
-        "endpoint": "http://lighting.example:1026",
-        **members,
-    }
-    created = httpx.post(f"{server.ngsi_ld}/csourceRegistrations", json=body)
-    assert created.status_code == 201, created.text
-    return body["id"]
-
-
-def _subscribe(server, uri: str, **members) -> str:
-    body = {
-        "type": "Subscription",
-        "entities": [{"type": "Streetlight"}],
-        "notification": {"endpoint": {"uri": uri}},
-        **members,
-    }
-    created = httpx.post(f"{server.ngsi_ld}/csourceSubscriptions", json=body)
-    assert created.status_code == 201, created.text
-    return created.headers["Location"].rsplit("/", 1)[1]
+from csource_client import register as _register
+from csource_client import subscribe as _subscribe
 
 
 def _cleanup(server, registrations: list[str], subscriptions: list[str]) -> None:
