@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from hyperville.settings import (
     DEFAULT_SECRET,
@@ -202,3 +203,16 @@ def test_every_setting_is_documented(doc: str) -> None:
         if f"`{name}`" not in text or f"`HYPERVILLE_{name.upper()}`" not in text
     ]
     assert not missing, f"{doc} does not document: {', '.join(missing)}"
+
+
+def test_reader_threads_default_to_the_cores_at_least_two(monkeypatch, tmp_path):
+    from hyperville.api.app import reader_threads
+
+    base = {"db_path": tmp_path / "t.sqlite", "demo_mode": True}
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert reader_threads(Settings(**base)) == 2
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert reader_threads(Settings(**base)) == 6
+    assert reader_threads(Settings(**base, reader_threads=3)) == 3
+    with pytest.raises(ValidationError):
+        Settings(**base, reader_threads=-1)

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         ge=0,
         description="[MiB] compacted entities kept to answer repeated queries (0: no cache)",
     )
+    reader_threads: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="threads that run queries (0: one per CPU core, at least 2)",
+    )
     notification_allowed_hosts: str = Field(
         "*",
         description="hosts subscription notifications may go to: * (any), or names "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 import anyio
@@ -33,7 +34,17 @@ from hyperville.web.landing import home
 
 log = logging.getLogger(__name__)
 NGSI_LD = "/ngsi-ld/v1"
-READER_THREADS = 8
+
+
+def reader_threads(settings: Settings) -> int:
+    """Threads that run queries: one per CPU core by default, at least 2.
+
+    More threads than cores do not run more queries: they fight for the GIL between their
+    SQLite calls. Measured on 2 cores, 100,000 entities, 16 connections: 8 threads 480
+    queries/s (p95 47.5 ms), 4 threads 608 (32.5 ms), 2 threads 790-802 (28-29.5 ms)."""
+    if settings.reader_threads:
+        return settings.reader_threads
+    return max(2, os.cpu_count() or 2)
 
 
 def open_store(settings: Settings) -> EntityStore:
@@ -153,7 +164,7 @@ def create_app(settings: Settings, *, store: EntityStore | None = None) -> Starl
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # queries run in worker threads, each with its own SQLite reader: a few are plenty
-        anyio.to_thread.current_default_thread_limiter().total_tokens = READER_THREADS
+        anyio.to_thread.current_default_thread_limiter().total_tokens = reader_threads(settings)
         the_store.open()
         try:
             ingest_api.start_ingestion(app)
