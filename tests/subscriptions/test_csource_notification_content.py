@@ -94,3 +94,21 @@ def test_a_subscription_on_change_sends_nothing_when_nothing_matches(server, rec
     assert receiver.none_within(0.5)
     _delete(server, "csourceRegistrations", reg_id)
     _delete(server, "csourceSubscriptions", sub_id)
+
+
+def test_an_ld_json_endpoint_gets_the_context_in_the_body_and_receiver_info(server, receiver):
+    endpoint = {
+        "uri": receiver.url,
+        "accept": "application/ld+json",
+        "receiverInfo": [{"key": "X-Scada-Key", "value": "k1"}],
+    }
+    sub_id = _subscribe(server, receiver.url, notification={"endpoint": endpoint})
+    reg_id = _register(server, information=[STREETLIGHT])
+    got = receiver.next()
+    assert got.headers["Content-Type"] == "application/ld+json"
+    assert got.headers["X-Scada-Key"] == "k1" and "Link" not in got.headers
+    assert got.body["type"] == "ContextSourceNotification" and "@context" in got.body
+    assert got.body["triggerReason"] == "newlyMatching"
+    assert "@context" not in got.body["data"][0]  # registrations carry none of their own
+    _delete(server, "csourceRegistrations", reg_id)
+    _delete(server, "csourceSubscriptions", sub_id)

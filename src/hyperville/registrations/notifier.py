@@ -25,19 +25,14 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
-import orjson
 
-from hyperville.ngsild.context import CORE_CONTEXT_URL
 from hyperville.registrations import model
 from hyperville.registrations.csource_model import CompiledCsourceSubscription
 from hyperville.registrations.matching import CompiledRegistration
-from hyperville.store.base import DEFAULT_TENANT
-from hyperville.subscriptions.delivery import CONTEXT_REL, AllowedHosts, post, record_delivery
-from hyperville.subscriptions.model import now_iso
+from hyperville.subscriptions.delivery import AllowedHosts, envelope, post, record_delivery
 from hyperville.subscriptions.mqtt_publish import MqttPublisher, publish_notification
 from hyperville.subscriptions.mqtt_target import is_mqtt
 
@@ -51,30 +46,19 @@ def notification_request(
     sub: CompiledCsourceSubscription, data: list[CompiledRegistration], reason: str | None
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers of a ContextSourceNotification of ``data``."""
-    endpoint = sub.doc["notification"]["endpoint"]
     ctx = sub.notify_context
     shown = [model.render(_relevant(sub, r, reason), r.context, ctx, sys_attrs=False) for r in data]
-    body: dict = {
-        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4().hex}",
-        "type": "ContextSourceNotification",
-        "subscriptionId": sub.id,
-        "notifiedAt": now_iso(),
-        "data": shown,
-    }
-    if reason is not None:
-        body["triggerReason"] = reason
-    headers = {"Content-Type": "application/json"}
-    if endpoint.get("accept") == "application/ld+json":
-        headers["Content-Type"] = "application/ld+json"
-        body["@context"] = ctx.raw if ctx.raw is not None else CORE_CONTEXT_URL
-    else:
-        url = ctx.link_url or CORE_CONTEXT_URL
-        headers["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
-    if sub.tenant != DEFAULT_TENANT:
-        headers["NGSILD-Tenant"] = sub.tenant
-    for item in endpoint.get("receiverInfo", ()):
-        headers[item["key"]] = item["value"]
-    return orjson.dumps(body), headers
+    reasons = {} if reason is None else {"triggerReason": reason}
+    return envelope(
+        "ContextSourceNotification",
+        sub.id,
+        sub.tenant,
+        sub.doc,
+        ctx,
+        shown,
+        item_contexts=False,
+        **reasons,
+    )
 
 
 def _relevant(sub: CompiledCsourceSubscription, reg: CompiledRegistration, reason) -> dict:

@@ -204,28 +204,47 @@ def render_event(sub: Compiled, event: Event, cache: dict | None) -> list[dict]:
 
 def request_of(sub: Compiled, data: list[dict]) -> tuple[bytes, dict[str, str]]:
     """The body and headers of a notification of ``data`` (compacted entities)."""
-    endpoint = sub.doc["notification"]["endpoint"]
-    accept = endpoint.get("accept", "application/json")
-    ctx = sub.notify_context
+    return envelope("Notification", sub.id, sub.tenant, sub.doc, sub.notify_context, data)
+
+
+def envelope(
+    kind: str,
+    sub_id: str,
+    tenant: str,
+    sub_doc: dict,
+    ctx,
+    data: list[dict],
+    *,
+    item_contexts: bool = True,
+    **members: object,
+) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of a notification (``kind`` Notification or
+    ContextSourceNotification) of the subscription ``sub_doc``, with ``members`` added to the
+    body: the @context as ``Link`` header, or in the body (and in each item with
+    ``item_contexts``) when the endpoint accepts ``application/ld+json``; the tenant; the
+    endpoint's ``receiverInfo`` as headers."""
+    endpoint = sub_doc["notification"]["endpoint"]
     body: dict = {
         "id": f"urn:ngsi-ld:Notification:{uuid.uuid4().hex}",
-        "type": "Notification",
-        "subscriptionId": sub.id,
+        "type": kind,
+        "subscriptionId": sub_id,
         "notifiedAt": now_iso(),
         "data": data,
+        **members,
     }
     headers = {"Content-Type": "application/json"}
-    if accept == "application/ld+json":
+    if endpoint.get("accept") == "application/ld+json":
         member = ctx.raw if ctx.raw is not None else CORE_CONTEXT_URL
-        headers["Content-Type"] = accept
+        headers["Content-Type"] = "application/ld+json"
         body["@context"] = member
-        for item in data:
-            item["@context"] = member
+        if item_contexts:
+            for item in data:
+                item["@context"] = member
     else:
         url = ctx.link_url or CORE_CONTEXT_URL
         headers["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
-    if sub.tenant != DEFAULT_TENANT:
-        headers["NGSILD-Tenant"] = sub.tenant
+    if tenant != DEFAULT_TENANT:
+        headers["NGSILD-Tenant"] = tenant
     for item in endpoint.get("receiverInfo", ()):
         headers[item["key"]] = item["value"]
     return orjson.dumps(body), headers
