@@ -35,6 +35,7 @@ from hyperville.subscriptions.matching import Change, Compiled
 from hyperville.subscriptions.model import now_iso
 
 NULL_URI = "urn:ngsi-ld:null"
+ANSWER_READ_MAX = 64 * 1024  # bytes of a receiver's answer read to keep its connection
 CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
 PREVIOUS = {key: "previous" + key[0].upper() + key[1:] for key in set(VALUE_KEYS.values())}
 Event = tuple[str, str, dict | None, dict | None, Change]
@@ -262,12 +263,19 @@ async def post(
     if not await allowed.allows(host):
         return f"host {host} is not in notification_allowed_hosts"
     try:
-        response = await client.post(uri, content=body, headers=headers)
+        async with client.stream("POST", uri, content=body, headers=headers) as response:
+            # the status decides: a small body with a length is read (the connection stays
+            # reusable); an HTTP/1.0 answer without one is not waited for until the
+            # receiver closes the connection
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) <= ANSWER_READ_MAX:
+                await response.aread()
+            status = response.status_code
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if 200 <= response.status_code < 300:
+    if 200 <= status < 300:
         return None
-    return f"the endpoint answered {response.status_code}"
+    return f"the endpoint answered {status}"
 
 
 def record_delivery(notification: dict, error: str | None) -> None:
